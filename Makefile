@@ -1,0 +1,33 @@
+# kafka-redis-connector — see README.md.
+GO       ?= go
+BIN      ?= bin/kafka-redis-connector
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+
+.PHONY: build test test-integration test-faults services-up services-down bench lint demo
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
+
+## test: unit and component tests; needs no Kafka or Redis.
+test:
+	$(GO) test -race -count=1 ./...
+
+## test-integration: the real-service suite (Kafka on KAFKA_BROKERS, Redis on REDIS_ADDR; see README).
+test-integration:
+	$(GO) test -tags integration -count=1 -v -timeout 40m ./testcontainers/...
+
+## services-up / services-down: a local Apache Kafka (KRaft) and redis-server on 127.0.0.1.
+services-up:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+demo:
+	$(GO) run ./cmd/kafka-redis-connector demo
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
