@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
+	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
+)
+
+const (
+	demoTopic      = "events"
+	demoPartitions = 4
+)
+
+func cmdDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	rate := fs.Int("rate", 1000, "events per `second` the demo producer sends")
+	duration := fs.Duration("duration", 15*time.Second, "how long to produce before draining and printing the summary (0: until Ctrl-C)")
+	redisAddr := fs.String("redis-addr", "", "write to this Redis `host:port` instead of an in-process one")
+	httpAddr := fs.String("http", ":8080", "serve /metrics, /stats, /healthz, /readyz on this `address` (empty: off)")
+	verbose := fs.Bool("v", false, "show the connector's log lines")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *rate <= 0 {
+		return usageError{fmt.Errorf("--rate must be positive, got %d", *rate)}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(demoPartitions, demoTopic))
+	if err != nil {
+		return fmt.Errorf("start in-process kafka: %w", err)
+	}
+	defer cluster.Close()
+	addr := *redisAddr
+	if addr == "" {
+		mr, err := miniredis.Run()
+		if err != nil {
+			return fmt.Errorf("start in-process redis: %w", err)
+		}
+		defer mr.Close()
+		addr = mr.Addr()
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", addr, err)
+	}
+	group := "kafka-redis-connector-demo-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	stream := "demo:" + group + ":{topic}"
+	cfg := config.Default()
+	cfg.Kafka.Brokers = cluster.ListenAddrs()
+	cfg.Kafka.Group = group
+	cfg.Kafka.Topics = []string{demoTopic}
+	cfg.Redis.Addrs = []string{addr}
+	cfg.Stream.Key = stream
+	cfg.HTTP.Listen = *httpAddr
+	cfg.ShutdownTimeout = 10 * time.Second
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logOut := io.Discard
+	if *verbose {
+		logOut = stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+
+	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
+		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
+	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batching %d events / %s; Ctrl-C ends early\n",
+		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout)
+	if *httpAddr != "" {
+		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", *httpAddr)
+	}
+
+	// The connector runs until the producer is done and everything is written.
+	connCtx, stopConn := context.WithCancel(context.Background())
+	defer stopConn()
+	var conn atomic.Pointer[connector.Connector]
+	connDone := make(chan error, 1)
+	go func() {
+		connDone <- runConnector(connCtx, cfg, log, func(c *connector.Connector) { conn.Store(c) })
+	}()
+
+	prod := &demoProducer{rate: *rate}
+	prodCtx, stopProd := context.WithCancel(ctx)
+	defer stopProd()
+	if *duration > 0 {
+		prodCtx, stopProd = context.WithTimeout(ctx, *duration)
+		defer stopProd()
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	prodErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		prodErr <- prod.run(prodCtx, cluster.ListenAddrs())
+	}()
+
+	live := time.NewTicker(time.Second)
+	defer live.Stop()
+	start := time.Now()
+	var prev connector.Snapshot
+	printLive := func() {
+		c := conn.Load()
+		if c == nil {
+			return
+		}
+		cur := c.Snapshot()
+		if prev.At.IsZero() {
+			prev.At = start
+		}
+		st := httpapi.StatsFrom(prev, cur)
+		prev = cur
+		fmt.Fprintf(stdout, "%5.0fs  produced=%-7d written=%-7d events/s=%-6.0f batching=%3.0f%%  breaker=%-9s latency p50=%.1fms p95=%.1fms p99=%.1fms  lag=%d\n",
+			time.Since(start).Seconds(), prod.acked.Load(), cur.Written, st.Throughput.EventsPerSecond,
+			st.Batching.Efficiency, st.CircuitBreaker.State, st.Latency.P50Ms, st.Latency.P95Ms, st.Latency.P99Ms,
+			prod.acked.Load()-int64(cur.Written))
+	}
+producing:
+	for {
+		select {
+		case <-live.C:
+			printLive()
+		case err := <-prodErr:
+			if err != nil {
+				stopConn()
+				<-connDone
+				return err
+			}
+			break producing
+		case err := <-connDone:
+			stopProd()
+			wg.Wait()
+			if err == nil {
+				err = errors.New("connector stopped early")
+			}
+			return err
+		}
+	}
+	wg.Wait()
+
+	// Drain: let the connector write and commit what was produced.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if c := conn.Load(); c != nil && int64(c.Snapshot().Written) >= prod.acked.Load() {
+			break
+		}
+		select {
+		case <-live.C:
+			printLive()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	printLive()
+	stopConn()
+	connErr := <-connDone
+
+	sum, err := verifyStreams(context.Background(), rdb, "demo:"+group+":"+demoTopic, prod.offsets())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "summary: produced=%d written=%d lost=%d duplicated=%d out_of_order=%d produce_errors=%d\n",
+		prod.acked.Load(), sum.entries, sum.lost, sum.duplicated, sum.outOfOrder, prod.errors.Load())
+	if connErr != nil {
+		return fmt.Errorf("connector: %w", connErr)
+	}
+	if sum.lost > 0 || sum.outOfOrder > 0 {
+		return fmt.Errorf("%d records lost, %d out of order", sum.lost, sum.outOfOrder)
+	}
+	return nil
+}
+
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return "until Ctrl-C"
+	}
+	return d.String()
+}

@@ -1,0 +1,77 @@
+// Command kafka-redis-connector reads Kafka topics as a consumer group and
+// appends the records to Redis streams. See README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors that exit with code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+const usage = `kafka-redis-connector — Kafka consumer group to Redis Streams
+
+Usage:
+  kafka-redis-connector run [--config FILE]       run the connector (no file: defaults + KRC_* env)
+  kafka-redis-connector validate [--config FILE]  print the effective config (secrets redacted) or every error
+  kafka-redis-connector demo [flags]              in-process Kafka + Redis + producer + connector, with a live line
+  kafka-redis-connector version                   print the version
+
+Run 'kafka-redis-connector COMMAND --help' for a command's flags.
+Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(args[1:], stdout, stderr)
+	case "validate":
+		err = cmdValidate(args[1:], stdout, stderr)
+	case "demo":
+		err = cmdDemo(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "kafka-redis-connector %s\n", version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "kafka-redis-connector: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		if !errors.Is(err, errHelp) {
+			fmt.Fprintf(stderr, "kafka-redis-connector %s: %v\n", args[0], err)
+		}
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "kafka-redis-connector %s: %v\n", args[0], err)
+	return exitFailure
+}

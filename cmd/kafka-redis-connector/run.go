@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
+	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
+)
+
+var errHelp = errors.New("help requested")
+
+// parseFlags parses a command's flags; problems are usage errors.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usageError{errHelp}
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// loadConfig loads and validates the configuration; every problem is a
+// usage error (exit 2), reported before anything connects.
+func loadConfig(file string) (config.Config, error) {
+	cfg, err := config.Load(file, os.Environ())
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	out, err := cfg.Redacted().YAML()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# effective configuration (secrets redacted)\n%s", out)
+	return nil
+}
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func cmdRun(args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runConnector(ctx, cfg, log, nil)
+}
+
+// runConnector wires the Redis client, sink, connector and HTTP server, and
+// runs until ctx ends. onStart, if set, receives the connector once built.
+func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*connector.Connector)) error {
+	if cfg.Kafka.TLS.InsecureSkipVerify || cfg.Redis.TLS.InsecureSkipVerify {
+		log.Warn("TLS certificate verification is disabled (insecure_skip_verify): connections can be intercepted")
+	}
+	rdb, err := sink.NewClient(cfg.Redis)
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	w, err := sink.NewWriter(rdb, cfg.Stream)
+	if err != nil {
+		return usageError{err}
+	}
+	kopts, err := connector.SecurityOpts(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c := connector.New(cfg, w,
+		connector.WithLogger(log),
+		connector.WithRegisterer(reg),
+		connector.WithKafkaOpts(kopts...),
+		connector.WithKafkaOpts(connector.KafkaMetrics(reg)...))
+	if onStart != nil {
+		onStart(c)
+	}
+	redacted, _ := cfg.Redacted().YAML()
+	log.Info("starting kafka-redis-connector", "version", version,
+		"config", strings.TrimSpace(string(redacted)))
+
+	if cfg.HTTP.Listen != "" {
+		srv, err := serveHTTP(cfg.HTTP.Listen, c, rdb, reg, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	return c.Run(ctx)
+}
+
+func serveHTTP(addr string, c *connector.Connector, rdb redis.UniversalClient, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
+	}
+	ping := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	srv := &http.Server{Handler: httpapi.NewHandler(c, ping, reg), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "error", err)
+		}
+	}()
+	log.Info("http endpoints listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /stats")
+	return srv, nil
+}

@@ -1,0 +1,104 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func itoa(p int32) string { return strconv.FormatInt(int64(p), 10) }
+
+// commitAsync commits, without waiting, every offset that became committable,
+// unless an earlier asynchronous commit is still in flight (the next call
+// picks the offsets up). Called with c.mu held.
+func (c *Connector) commitAsync(ctx context.Context, cl *kgo.Client) {
+	if c.recommit.Swap(false) {
+		c.tracker.ResetReported()
+	}
+	c.updateLag()
+	if c.committing.Load() {
+		return
+	}
+	offsets := c.tracker.Committable()
+	if offsets == nil {
+		return
+	}
+	c.committing.Store(true)
+	cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		// Runs on a client goroutine: it must not take c.mu (a sync
+		// commit holding c.mu waits for this callback).
+		defer c.committing.Store(false)
+		if err = commitError(resp, err); err != nil {
+			c.stats.commitErrors.Add(1)
+			c.metrics.CommitErrors.Inc()
+			c.recommit.Store(true)
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("offset commit failed; will commit again", "error", err)
+			}
+			return
+		}
+		c.stats.commits.Add(1)
+		c.metrics.Commits.Inc()
+	})
+}
+
+// commitSync commits every committable offset and waits for the answer. Used
+// when partitions are revoked and at shutdown. Called with c.mu held.
+func (c *Connector) commitSync(ctx context.Context, cl *kgo.Client) error {
+	if c.recommit.Swap(false) {
+		c.tracker.ResetReported()
+	}
+	offsets := c.tracker.Committable()
+	if offsets == nil {
+		return nil
+	}
+	var cerr error
+	cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		cerr = commitError(resp, err)
+	})
+	if cerr != nil {
+		c.tracker.Unreport(offsets)
+		c.stats.commitErrors.Add(1)
+		c.metrics.CommitErrors.Inc()
+		c.log.Warn("offset commit failed", "error", cerr)
+		return cerr
+	}
+	c.stats.commits.Add(1)
+	c.metrics.Commits.Inc()
+	c.updateLag()
+	return nil
+}
+
+func commitError(resp *kmsg.OffsetCommitResponse, err error) error {
+	if err != nil {
+		return fmt.Errorf("connector: commit: %w", err)
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil {
+				return fmt.Errorf("connector: commit %s/%d: %w", t.Topic, p.Partition, perr)
+			}
+		}
+	}
+	return nil
+}
+
+// updateLag refreshes the lag gauges: high watermark minus the offset this
+// member has made committable. Called with c.mu held.
+func (c *Connector) updateLag() {
+	for tp, hwm := range c.hwm {
+		next := c.tracker.CommittedOffset(tp.topic, tp.partition)
+		if next < 0 {
+			continue
+		}
+		lag := max(hwm-next, 0)
+		c.stats.setLag(tp.topic, tp.partition, lag)
+		c.metrics.ConsumerLag.WithLabelValues(tp.topic, itoa(tp.partition)).Set(float64(lag))
+	}
+	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
+}

@@ -1,0 +1,10 @@
+// Package connector is the pipeline between Kafka and Redis: a franz-go group
+// consumer feeds a Batcher, full or timed-out batches go to a Writer (the
+// Redis sink) through a retry and circuit breaker policy, and an
+// OffsetTracker commits to Kafka only offsets whose records, and every
+// earlier record of the same partition, are in Redis.
+//
+// One goroutine runs the loop (poll, batch, flush, commit); rebalance
+// callbacks take the same lock, so partition state never changes under a
+// flush.
+package connector

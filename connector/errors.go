@@ -1,0 +1,14 @@
+package connector
+
+import "errors"
+
+var (
+	// ErrPermanentRecord wraps the error of a record Redis can never accept
+	// while errors.policy is fail: the connector stops, and nothing past
+	// that record is committed.
+	ErrPermanentRecord = errors.New("connector: record cannot be written")
+	// ErrShutdownIncomplete means the connector stopped with records it
+	// could not flush in time; they were not committed and will be
+	// delivered again.
+	ErrShutdownIncomplete = errors.New("connector: shutdown left records unflushed")
+)

@@ -1,0 +1,78 @@
+package connector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the connector's Prometheus metrics (prefix krc_). They are
+// built on an injected Registerer; nothing is registered globally.
+type Metrics struct {
+	RecordsConsumed     prometheus.Counter
+	RecordsWritten      prometheus.Counter
+	RecordsDeadLettered *prometheus.CounterVec
+	RecordsDropped      prometheus.Counter
+	BatchesFlushed      *prometheus.CounterVec
+	BatchSize           prometheus.Histogram
+	BatchingEfficiency  prometheus.Gauge
+	FlushDuration       prometheus.Histogram
+	EndToEndLatency     prometheus.Histogram
+	BreakerState        prometheus.Gauge
+	BreakerTrips        prometheus.Counter
+	ConsumerLag         *prometheus.GaugeVec
+	InflightBatches     prometheus.Gauge
+	FetchPaused         prometheus.Gauge
+	Commits             prometheus.Counter
+	CommitErrors        prometheus.Counter
+}
+
+// NewMetrics builds the metrics and registers them on reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	const ns = "krc"
+	m := &Metrics{
+		RecordsConsumed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_consumed_total",
+			Help: "Records polled from Kafka."}),
+		RecordsWritten: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_written_total",
+			Help: "Records Redis acknowledged (XADD replied with an entry ID)."}),
+		RecordsDeadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_dead_lettered_total",
+			Help: "Records that Redis can never accept, sent to the dead-letter topic or skipped, by reason."}, []string{"reason"}),
+		RecordsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
+			Help: "Records lost by the connector. It never drops records: this must stay 0."}),
+		BatchesFlushed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "batches_flushed_total",
+			Help: "Batches written to Redis, by why they were flushed (size, bytes, time, rebalance, shutdown)."}, []string{"reason"}),
+		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size",
+			Help:    "Records per flushed batch.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}}),
+		BatchingEfficiency: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "batching_efficiency_ratio",
+			Help: "Average batch size over batch.max_events, across all flushes so far (0..1)."}),
+		FlushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "flush_duration_seconds",
+			Help:    "Time to write one batch to Redis, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}),
+		EndToEndLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "end_to_end_latency_seconds",
+			Help:    "Kafka record timestamp to XADD acknowledged.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}),
+		BreakerState: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "circuit_breaker_state",
+			Help: "Circuit breaker guarding Redis writes: 0 closed, 1 half-open, 2 open."}),
+		BreakerTrips: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "circuit_breaker_trips_total",
+			Help: "Times the circuit breaker opened."}),
+		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_lag_records",
+			Help: "High watermark minus committed offset, per assigned partition."}, []string{"topic", "partition"}),
+		InflightBatches: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "inflight_batches",
+			Help: "Batches being written to Redis now."}),
+		FetchPaused: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "fetch_paused",
+			Help: "1 while fetching from Kafka is paused because Redis writes fail (backpressure)."}),
+		Commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "commits_total",
+			Help: "Offset commits Kafka acknowledged."}),
+		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "commit_errors_total",
+			Help: "Offset commits that failed (the offsets are committed again later)."}),
+	}
+	for _, r := range []FlushReason{FlushSize, FlushBytes, FlushTime, FlushRebalance, FlushShutdown} {
+		m.BatchesFlushed.WithLabelValues(r.String())
+	}
+	if reg != nil {
+		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeadLettered, m.RecordsDropped,
+			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
+			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
+			m.Commits, m.CommitErrors)
+	}
+	return m
+}

@@ -1,0 +1,123 @@
+package connector
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// kafkaOpts builds the consumer-group client options from the configuration.
+func (c *Connector) kafkaOpts() []kgo.Opt {
+	k := c.cfg.Kafka
+	reset := kgo.NewOffset().AtStart()
+	if k.StartOffset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(k.Brokers...),
+		kgo.ClientID(k.ClientID),
+		kgo.ConsumerGroup(k.Group),
+		kgo.ConsumeTopics(k.Topics...),
+		kgo.ConsumeResetOffset(reset),
+		kgo.SessionTimeout(k.SessionTimeout),
+		kgo.RebalanceTimeout(k.RebalanceTimeout),
+		kgo.FetchMaxBytes(k.FetchMaxBytes),
+		// Offsets are committed only after Redis acknowledged the
+		// records, never on a timer.
+		kgo.DisableAutoCommit(),
+		// Rebalance callbacks run only between polls, so a commit never
+		// covers a partition this member no longer owns.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(c.onAssigned),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+	}
+	if k.TopicsRegex {
+		opts = append(opts, kgo.ConsumeRegex())
+	}
+	return append(opts, c.extraOpts...)
+}
+
+func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.stats.inGroup.Store(true)
+	c.log.Info("partitions assigned", "partitions", assigned)
+}
+
+// onRevoked flushes what is held and commits before the partitions move to
+// another member. When Redis cannot take the records now (the breaker is
+// open, or the retries run out), the revoked partitions' records are
+// abandoned uncommitted: their new owner reads them again from Kafka.
+func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log.Info("partitions revoked", "partitions", revoked)
+	flushed := c.flushAll(ctx, FlushRebalance)
+	c.commitSync(ctx, cl)
+	c.forget(revoked)
+	if !flushed {
+		c.log.Warn("revoked partitions' unflushed records abandoned uncommitted; their next owner reads them again")
+	}
+}
+
+// onLost drops the lost partitions' state without committing: another member
+// may already own them.
+func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log.Warn("partitions lost; their buffered records are dropped uncommitted", "partitions", lost)
+	c.forget(lost)
+}
+
+// forget drops every trace of the given partitions. Called with c.mu held.
+func (c *Connector) forget(parts map[string][]int32) {
+	gone := func(rec *kgo.Record) bool {
+		for _, p := range parts[rec.Topic] {
+			if p == rec.Partition {
+				return true
+			}
+		}
+		return false
+	}
+	c.batcher.RemoveIf(gone)
+	if b := c.failed; b != nil {
+		keep := 0
+		for i, rec := range b.recs {
+			if !gone(rec) {
+				b.recs[keep], b.done[keep] = rec, b.done[i]
+				keep++
+			}
+		}
+		b.recs, b.done = b.recs[:keep], b.done[:keep]
+		if keep == 0 {
+			c.failed = nil
+		}
+	}
+	c.tracker.Forget(parts)
+	c.stats.dropLags(parts)
+	for topic, ps := range parts {
+		for _, p := range ps {
+			delete(c.hwm, topicPartition{topic, p})
+			c.metrics.ConsumerLag.DeleteLabelValues(topic, itoa(p))
+		}
+	}
+	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
+}
+
+// flushAll flushes everything held, batch by batch, stopping at the first
+// batch that cannot be written. Called with c.mu held.
+func (c *Connector) flushAll(ctx context.Context, reason FlushReason) bool {
+	for c.batcher.Len() > 0 {
+		if c.fatal != nil {
+			return false
+		}
+		if c.failed != nil && c.policy.breaker.IsOpen() {
+			return false
+		}
+		if err := c.flushFront(ctx, reason); err != nil {
+			c.retryAt = time.Now().Add(max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff))
+			return false
+		}
+	}
+	return true
+}

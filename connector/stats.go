@@ -1,0 +1,137 @@
+package connector
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// BreakerState is the circuit breaker's state as exported: 0 closed,
+// 1 half-open, 2 open.
+type BreakerState int32
+
+// The breaker states, numbered as the krc_circuit_breaker_state metric.
+const (
+	BreakerClosed   BreakerState = 0
+	BreakerHalfOpen BreakerState = 1
+	BreakerOpen     BreakerState = 2
+)
+
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerHalfOpen:
+		return "HALF_OPEN"
+	case BreakerOpen:
+		return "OPEN"
+	}
+	return "CLOSED"
+}
+
+// Snapshot holds the connector's cumulative counters at one instant. The
+// demo's live line and the /stats endpoint both derive their figures from
+// two snapshots, so they show the same numbers.
+type Snapshot struct {
+	At            time.Time
+	Consumed      uint64
+	Written       uint64
+	DeadLettered  uint64
+	Dropped       uint64
+	Batches       uint64
+	BatchRecords  uint64
+	MaxEvents     int
+	BreakerState  BreakerState
+	BreakerTrips  uint64
+	Commits       uint64
+	CommitErrors  uint64
+	Latency       LatencyCounts
+	Lag           int64 // high watermark minus committed offset, summed over assigned partitions
+	Uncommitted   int   // records polled and not yet committable
+	FetchPaused   bool
+	InGroup       bool
+	PartitionLags map[string]map[int32]int64
+}
+
+// Efficiency is the average batch size over batch.max_events, 0..1.
+func (s Snapshot) Efficiency() float64 {
+	if s.Batches == 0 || s.MaxEvents == 0 {
+		return 0
+	}
+	return float64(s.BatchRecords) / float64(s.Batches) / float64(s.MaxEvents)
+}
+
+// AvgBatchSize is the average records per flushed batch.
+func (s Snapshot) AvgBatchSize() float64 {
+	if s.Batches == 0 {
+		return 0
+	}
+	return float64(s.BatchRecords) / float64(s.Batches)
+}
+
+// counters are the atomics behind a Snapshot.
+type counters struct {
+	consumed, written, deadLettered, dropped atomic.Uint64
+	batches, batchRecords                    atomic.Uint64
+	trips, commits, commitErrors             atomic.Uint64
+	breaker                                  atomic.Int32
+	fetchPaused, inGroup                     atomic.Bool
+	uncommitted                              atomic.Int64
+	latency                                  latencyHistogram
+
+	lagMu sync.Mutex
+	lags  map[string]map[int32]int64
+}
+
+func (c *counters) setLag(topic string, partition int32, lag int64) {
+	c.lagMu.Lock()
+	defer c.lagMu.Unlock()
+	if c.lags == nil {
+		c.lags = make(map[string]map[int32]int64)
+	}
+	if c.lags[topic] == nil {
+		c.lags[topic] = make(map[int32]int64)
+	}
+	c.lags[topic][partition] = lag
+}
+
+func (c *counters) dropLags(partitions map[string][]int32) {
+	c.lagMu.Lock()
+	defer c.lagMu.Unlock()
+	for topic, ps := range partitions {
+		for _, p := range ps {
+			delete(c.lags[topic], p)
+		}
+	}
+}
+
+func (c *counters) snapshot(maxEvents int) Snapshot {
+	s := Snapshot{
+		At:           time.Now(),
+		Consumed:     c.consumed.Load(),
+		Written:      c.written.Load(),
+		DeadLettered: c.deadLettered.Load(),
+		Dropped:      c.dropped.Load(),
+		Batches:      c.batches.Load(),
+		BatchRecords: c.batchRecords.Load(),
+		MaxEvents:    maxEvents,
+		BreakerState: BreakerState(c.breaker.Load()),
+		BreakerTrips: c.trips.Load(),
+		Commits:      c.commits.Load(),
+		CommitErrors: c.commitErrors.Load(),
+		Latency:      c.latency.Snapshot(),
+		Uncommitted:  int(c.uncommitted.Load()),
+		FetchPaused:  c.fetchPaused.Load(),
+		InGroup:      c.inGroup.Load(),
+	}
+	c.lagMu.Lock()
+	s.PartitionLags = make(map[string]map[int32]int64, len(c.lags))
+	for topic, ps := range c.lags {
+		m := make(map[int32]int64, len(ps))
+		for p, lag := range ps {
+			m[p] = lag
+			s.Lag += lag
+		}
+		s.PartitionLags[topic] = m
+	}
+	c.lagMu.Unlock()
+	return s
+}

@@ -1,0 +1,148 @@
+package connector
+
+import (
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+type trackedOffset struct {
+	offset int64
+	epoch  int32
+	done   bool
+}
+
+type partitionOffsets struct {
+	pending   []trackedOffset // polled, in offset order, not yet committable
+	head      int
+	committed int64 // next offset to commit (last done + 1); -1 until something is done
+	epoch     int32
+	reported  int64 // the offset last handed out by Committable
+}
+
+// OffsetTracker knows, per partition, which polled records are in Redis, and
+// hands out the offset that may be committed: the one after the highest
+// record that, with every earlier polled record of its partition, is done.
+type OffsetTracker struct {
+	parts map[topicPartition]*partitionOffsets
+}
+
+// NewOffsetTracker returns an empty tracker.
+func NewOffsetTracker() *OffsetTracker {
+	return &OffsetTracker{parts: make(map[topicPartition]*partitionOffsets)}
+}
+
+func (t *OffsetTracker) partition(topic string, partition int32) *partitionOffsets {
+	tp := topicPartition{topic, partition}
+	p := t.parts[tp]
+	if p == nil {
+		p = &partitionOffsets{committed: -1, reported: -1}
+		t.parts[tp] = p
+	}
+	return p
+}
+
+// Track registers a polled record. Records of one partition must be tracked
+// in offset order.
+func (t *OffsetTracker) Track(rec *kgo.Record) {
+	p := t.partition(rec.Topic, rec.Partition)
+	p.pending = append(p.pending, trackedOffset{offset: rec.Offset, epoch: rec.LeaderEpoch})
+}
+
+// Done marks a tracked record as written (or otherwise finished) and
+// advances its partition's committable offset as far as the done prefix goes.
+func (t *OffsetTracker) Done(rec *kgo.Record) {
+	p := t.parts[topicPartition{rec.Topic, rec.Partition}]
+	if p == nil {
+		return // forgotten: the partition was revoked or lost
+	}
+	// Done usually marks the oldest pending record; search from the front.
+	for i := p.head; i < len(p.pending); i++ {
+		if p.pending[i].offset == rec.Offset {
+			p.pending[i].done = true
+			break
+		}
+	}
+	for p.head < len(p.pending) && p.pending[p.head].done {
+		p.committed = p.pending[p.head].offset + 1
+		p.epoch = p.pending[p.head].epoch
+		p.head++
+	}
+	if p.head == len(p.pending) {
+		p.pending, p.head = p.pending[:0], 0
+	} else if p.head > 1024 && p.head*2 > len(p.pending) {
+		n := copy(p.pending, p.pending[p.head:])
+		p.pending, p.head = p.pending[:n], 0
+	}
+}
+
+// Committable returns, for every partition whose committable offset moved
+// since the last call, the offset to commit, and remembers it as handed out.
+// It returns nil when there is nothing new.
+func (t *OffsetTracker) Committable() map[string]map[int32]kgo.EpochOffset {
+	var out map[string]map[int32]kgo.EpochOffset
+	for tp, p := range t.parts {
+		if p.committed < 0 || p.committed == p.reported {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]map[int32]kgo.EpochOffset)
+		}
+		if out[tp.topic] == nil {
+			out[tp.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		out[tp.topic][tp.partition] = kgo.EpochOffset{Epoch: p.epoch, Offset: p.committed}
+		p.reported = p.committed
+	}
+	return out
+}
+
+// Unreport forgets that offsets were handed out (their commit failed), so
+// the next Committable returns them again.
+func (t *OffsetTracker) Unreport(offsets map[string]map[int32]kgo.EpochOffset) {
+	for topic, ps := range offsets {
+		for partition, eo := range ps {
+			if p := t.parts[topicPartition{topic, partition}]; p != nil && p.reported == eo.Offset {
+				p.reported = -1
+			}
+		}
+	}
+}
+
+// Pending returns how many tracked records are not done yet.
+func (t *OffsetTracker) Pending() int {
+	n := 0
+	for _, p := range t.parts {
+		n += len(p.pending) - p.head
+	}
+	return n
+}
+
+// Forget drops all state of the given partitions: they were revoked or lost,
+// and nothing more may be committed for them.
+func (t *OffsetTracker) Forget(partitions map[string][]int32) {
+	for topic, ps := range partitions {
+		for _, partition := range ps {
+			delete(t.parts, topicPartition{topic, partition})
+		}
+	}
+}
+
+// CommittedOffset returns the next offset to commit for a partition, or -1.
+func (t *OffsetTracker) CommittedOffset(topic string, partition int32) int64 {
+	if p := t.parts[topicPartition{topic, partition}]; p != nil {
+		return p.committed
+	}
+	return -1
+}
+
+// ResetReported forgets every offset handed out, so the next Committable
+// returns the current offset of every partition.
+func (t *OffsetTracker) ResetReported() {
+	for _, p := range t.parts {
+		p.reported = -1
+	}
+}

@@ -1,0 +1,9 @@
+// Package sink turns Kafka records into Redis stream entries and appends them
+// with one pipelined round trip per batch.
+//
+// It owns the stream key template, the mapping of a record to entry fields,
+// and the classification of Redis errors into retryable (the whole write may
+// be tried again) and permanent (this one record can never be written). It
+// knows nothing about offsets, retries or the circuit breaker: the connector
+// decides what to do with a Result.
+package sink

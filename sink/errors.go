@@ -1,0 +1,60 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+)
+
+// Per-record permanent errors: the record can never be written as it is.
+var (
+	// ErrUnresolvableKey means the stream key template names a record part
+	// (its key or a header) that the record lacks, and no fallback key is set.
+	ErrUnresolvableKey = errors.New("sink: stream key template cannot be resolved for this record")
+	// ErrInvalidJSON means stream.format is json and the value is not a JSON object.
+	ErrInvalidJSON = errors.New("sink: record value is not a JSON object")
+	// ErrEntryTooLarge means the entry exceeds stream.max_entry_bytes.
+	ErrEntryTooLarge = errors.New("sink: entry exceeds stream.max_entry_bytes")
+	// ErrRejected wraps an error reply Redis gave for one entry that retrying
+	// cannot fix (WRONGTYPE, for example).
+	ErrRejected = errors.New("sink: redis rejected the entry")
+)
+
+// Retryable reports whether err is worth retrying: network failures,
+// timeouts and the Redis replies that describe a temporary state of the
+// server. Context cancellation is not retryable: it is the caller giving up.
+func Retryable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, ErrUnresolvableKey) || errors.Is(err, ErrInvalidJSON) ||
+		errors.Is(err, ErrEntryTooLarge) || errors.Is(err, ErrRejected) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return retryableReply(err.Error())
+}
+
+// retryableReply is the one place that maps Redis error strings to kinds.
+func retryableReply(msg string) bool {
+	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN",
+		"CLUSTERDOWN", "OOM", "BUSY", "NOREPLICAS", "ERR max number of clients",
+		"MOVED", "ASK", "redis: connection pool timeout", "redis: client is closed"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,175 @@
+package sink
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+)
+
+type metadataField uint8
+
+const (
+	metaTopic metadataField = iota
+	metaPartition
+	metaOffset
+	metaTimestamp
+)
+
+// FieldMapping turns a record into the field/value pairs of a stream entry.
+type FieldMapping struct {
+	json          bool
+	valueField    string
+	keyField      string
+	headersPrefix string
+	metadata      []metadataField
+	metaNames     []string
+	maxEntryBytes int
+}
+
+// NewFieldMapping builds the mapping described by the stream configuration.
+func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
+	m := &FieldMapping{
+		json:          cfg.Format == "json",
+		valueField:    cfg.ValueField,
+		keyField:      cfg.KeyField,
+		headersPrefix: cfg.HeadersPrefix,
+		maxEntryBytes: cfg.MaxEntryBytes,
+	}
+	if cfg.Format != "raw" && cfg.Format != "json" {
+		return nil, fmt.Errorf("sink: unknown stream format %q", cfg.Format)
+	}
+	for _, name := range cfg.Metadata {
+		var f metadataField
+		switch name {
+		case "topic":
+			f = metaTopic
+		case "partition":
+			f = metaPartition
+		case "offset":
+			f = metaOffset
+		case "timestamp":
+			f = metaTimestamp
+		default:
+			return nil, fmt.Errorf("sink: unknown metadata field %q", name)
+		}
+		m.metadata = append(m.metadata, f)
+		m.metaNames = append(m.metaNames, name)
+	}
+	return m, nil
+}
+
+// AppendFields appends the entry's field/value pairs for rec to args. Values
+// are []byte (stored binary-safe) or strings. scratch is an arena for
+// formatted numbers; the returned arena must be kept alive until the command
+// is sent. size is the entry's payload size in bytes.
+func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record) (out []any, arena []byte, err error) {
+	start := len(args)
+	if m.json {
+		args, err = appendJSONFields(args, rec.Value)
+		if err != nil {
+			return args[:start], scratch, err
+		}
+	} else {
+		args = append(args, m.valueField, nonNil(rec.Value))
+	}
+	if m.keyField != "" && rec.Key != nil {
+		args = append(args, m.keyField, rec.Key)
+	}
+	if m.headersPrefix != "" {
+		for i := range rec.Headers {
+			args = append(args, m.headersPrefix+rec.Headers[i].Key, nonNil(rec.Headers[i].Value))
+		}
+	}
+	for i, f := range m.metadata {
+		begin := len(scratch)
+		switch f {
+		case metaTopic:
+			args = append(args, m.metaNames[i], rec.Topic)
+			continue
+		case metaPartition:
+			scratch = strconv.AppendInt(scratch, int64(rec.Partition), 10)
+		case metaOffset:
+			scratch = strconv.AppendInt(scratch, rec.Offset, 10)
+		case metaTimestamp:
+			scratch = strconv.AppendInt(scratch, rec.Timestamp.UnixMilli(), 10)
+		}
+		args = append(args, m.metaNames[i], scratch[begin:len(scratch):len(scratch)])
+	}
+	if len(args) == start {
+		return args, scratch, fmt.Errorf("%w: the entry would have no fields", ErrInvalidJSON)
+	}
+	if m.maxEntryBytes > 0 {
+		if size := entrySize(args[start:]); size > m.maxEntryBytes {
+			return args[:start], scratch, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)
+		}
+	}
+	return args, scratch, nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func entrySize(pairs []any) int {
+	n := 0
+	for _, v := range pairs {
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// appendJSONFields appends the members of the top-level JSON object in value
+// in document order: strings as their text, every other value (numbers,
+// booleans, null, nested objects and arrays) as its JSON text.
+func appendJSONFields(args []any, value []byte) ([]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return args, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return args, fmt.Errorf("%w: top level is not an object", ErrInvalidJSON)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return args, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return args, fmt.Errorf("%w: field %q: %v", ErrInvalidJSON, name, err)
+		}
+		if len(raw) > 0 && raw[0] == '"' {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return args, fmt.Errorf("%w: field %q: %v", ErrInvalidJSON, name, err)
+			}
+			args = append(args, name, s)
+			continue
+		}
+		args = append(args, name, []byte(raw))
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return args, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return args, fmt.Errorf("%w: trailing data after the object", ErrInvalidJSON)
+	}
+	return args, nil
+}

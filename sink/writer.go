@@ -1,0 +1,152 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+)
+
+// Result reports, record by record, what a Write achieved.
+type Result struct {
+	// Errs has one entry per record of the batch: nil when the record is in
+	// Redis, else why it is not. Retryable(Errs[i]) tells the two kinds apart.
+	Errs []error
+	// Streams has the target stream key of each record ("" when it could not
+	// be rendered).
+	Streams []string
+}
+
+// Written counts the records that are in Redis.
+func (r Result) Written() int {
+	n := 0
+	for _, err := range r.Errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Writer appends records to Redis streams, one XADD per record and one
+// pipelined round trip per Write. A Writer is not safe for concurrent use.
+type Writer struct {
+	client   redis.Cmdable
+	key      *StreamKeyTemplate
+	fallback *StreamKeyTemplate
+	mapping  *FieldMapping
+	trim     []any // the MAXLEN clause, shared by every XADD
+
+	keyBuf []byte
+	args   []any
+	arena  []byte
+	cmds   []*redis.Cmd
+}
+
+// NewWriter builds a Writer for the stream configuration.
+func NewWriter(client redis.Cmdable, cfg config.Stream) (*Writer, error) {
+	key, err := ParseStreamKeyTemplate(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{client: client, key: key}
+	if cfg.FallbackKey != "" {
+		if w.fallback, err = ParseStreamKeyTemplate(cfg.FallbackKey); err != nil {
+			return nil, err
+		}
+	}
+	if w.mapping, err = NewFieldMapping(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.MaxLen > 0 {
+		op := "="
+		if cfg.ApproxTrim {
+			op = "~"
+		}
+		w.trim = []any{"maxlen", op, strconv.FormatInt(cfg.MaxLen, 10)}
+	}
+	return w, nil
+}
+
+// Write appends recs, in order, in one pipeline. Every command's reply is
+// read: a rejected entry fails only its own record. The returned error is
+// non-nil when at least one record failed for a retryable reason (then it is
+// that reason); records failing permanently are reported only in Result.
+func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
+	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
+	pipe := w.client.Pipeline()
+	w.cmds = w.cmds[:0]
+	w.arena = w.arena[:0]
+	index := make([]int, 0, len(recs))
+	var lastTopic string
+	lastPartition := int32(-1)
+	lastKey := ""
+	for i, rec := range recs {
+		var stream string
+		if !w.key.PerRecord() && rec.Partition == lastPartition && rec.Topic == lastTopic {
+			stream = lastKey
+		} else {
+			var ok bool
+			stream, ok = w.streamKey(rec)
+			if !ok {
+				res.Errs[i] = fmt.Errorf("%w: template %q", ErrUnresolvableKey, w.key)
+				continue
+			}
+			lastTopic, lastPartition, lastKey = rec.Topic, rec.Partition, stream
+		}
+		res.Streams[i] = stream
+		args := append(w.args[:0], "xadd", stream)
+		args = append(args, w.trim...)
+		args = append(args, "*")
+		var err error
+		args, w.arena, err = w.mapping.AppendFields(args, w.arena, rec)
+		if err != nil {
+			res.Errs[i] = err
+			continue
+		}
+		// The command keeps its own argument slice: w.args is reused.
+		cmd := redis.NewCmd(ctx, append([]any(nil), args...)...)
+		w.args = args
+		_ = pipe.Process(ctx, cmd)
+		w.cmds = append(w.cmds, cmd)
+		index = append(index, i)
+	}
+	if len(w.cmds) == 0 {
+		return res, nil
+	}
+	_, _ = pipe.Exec(ctx) // every command carries its own error, read below
+	var retry error
+	for j, cmd := range w.cmds {
+		err := cmd.Err()
+		if err == nil {
+			continue
+		}
+		i := index[j]
+		if Retryable(err) || errors.Is(err, context.Canceled) {
+			res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
+			if retry == nil {
+				retry = res.Errs[i]
+			}
+			continue
+		}
+		res.Errs[i] = fmt.Errorf("%w: xadd %s: %v", ErrRejected, res.Streams[i], err)
+	}
+	return res, retry
+}
+
+func (w *Writer) streamKey(rec *kgo.Record) (string, bool) {
+	buf, ok := w.key.AppendKey(w.keyBuf[:0], rec)
+	if !ok && w.fallback != nil {
+		buf, ok = w.fallback.AppendKey(w.keyBuf[:0], rec)
+	}
+	w.keyBuf = buf
+	if !ok {
+		return "", false
+	}
+	return string(buf), true
+}
