@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration test-faults services-up services-down bench lint demo
+.PHONY: build test test-integration services-up services-down lint demo
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
