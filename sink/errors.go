@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Per-record permanent errors: the record can never be written as it is.
@@ -37,12 +39,17 @@ func Retryable(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, net.ErrClosed) {
+		errors.Is(err, net.ErrClosed) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
 		return true
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return true
+	}
+	// A reply wrapped with context (as Write does) is classified by its own text.
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		return retryableReply(reply.Error())
 	}
 	return retryableReply(err.Error())
 }
