@@ -390,32 +390,117 @@ func TestComponentShutdownUnderLoadLosesNothing(t *testing.T) {
 	}
 }
 
-func TestComponentPoisonRecordStopsWithoutCommittingPastIt(t *testing.T) {
-	e := newEnv(t, 1)
-	e.cfg.Stream.Key = "{header:tenant}"
-	e.produce(0, 1)
-	for i := 0; i < 30; i++ {
-		rec := &kgo.Record{Partition: 0, Value: []byte(fmt.Sprint(i)),
-			Headers: []kgo.RecordHeader{{Key: "tenant", Value: []byte(testTopic)}}}
-		if i == 20 {
-			rec.Headers = nil // cannot resolve {header:tenant}, no fallback
-		}
-		if err := e.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-			t.Fatalf("produce: %v", err)
+func TestComponentPoisonRecordPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy       string
+		wantStop     bool
+		wantCommit   int64 // committed offset of partition 0 at the end
+		wantEntries  int
+		wantDLQCount int
+	}{
+		{policy: "fail", wantStop: true, wantCommit: 20, wantEntries: 29},
+		{policy: "skip", wantCommit: 30, wantEntries: 29},
+		{policy: "dlq", wantCommit: 30, wantEntries: 29, wantDLQCount: 1},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			e := newEnv(t, 1)
+			e.cfg.Stream.Key = "{header:tenant}"
+			e.cfg.Errors.Policy = tc.policy
+			if tc.policy == "dlq" {
+				e.cfg.Errors.DLQTopic = "events-dlq"
+				admCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if _, err := e.adm.CreateTopic(admCtx, 1, 1, nil, "events-dlq"); err != nil {
+					t.Fatalf("create dlq topic: %v", err)
+				}
+			}
+			for i := 0; i < 30; i++ {
+				rec := &kgo.Record{Partition: 0, Key: []byte("k"), Value: []byte(fmt.Sprint(i)),
+					Headers: []kgo.RecordHeader{{Key: "tenant", Value: []byte(testTopic)}}}
+				if i == 20 {
+					rec.Headers = []kgo.RecordHeader{{Key: "other", Value: []byte("x")}} // {header:tenant} unresolvable, no fallback
+				}
+				if err := e.prod.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+					t.Fatalf("produce: %v", err)
+				}
+			}
+			r := e.start()
+			if tc.wantStop {
+				select {
+				case <-r.done:
+					if !errors.Is(r.err, connector.ErrPermanentRecord) || !errors.Is(r.err, sink.ErrUnresolvableKey) {
+						t.Fatalf("got error %v, want ErrPermanentRecord wrapping ErrUnresolvableKey", r.err)
+					}
+				case <-time.After(20 * time.Second):
+					t.Fatal("connector did not stop on a record it cannot write")
+				}
+			} else {
+				e.waitEntries(tc.wantEntries, 20*time.Second)
+				deadline := time.Now().Add(10 * time.Second)
+				for e.committed()[0] != tc.wantCommit && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				r.shutdown(t)
+				if got := r.c.Snapshot().DeadLettered; got != 1 {
+					t.Errorf("dead-lettered count: got %d, want 1", got)
+				}
+			}
+			if got := e.committed()[0]; got != tc.wantCommit {
+				t.Errorf("committed offset: got %d, want %d", got, tc.wantCommit)
+			}
+			got := 0
+			for _, offs := range e.entries() {
+				got += len(offs)
+			}
+			if tc.wantStop && got > tc.wantEntries || !tc.wantStop && got != tc.wantEntries {
+				t.Errorf("stream entries: got %d, want %d", got, tc.wantEntries)
+			}
+			if tc.wantDLQCount > 0 {
+				checkDLQ(t, e, tc.wantDLQCount)
+			}
+		})
+	}
+}
+
+// checkDLQ reads the dead-letter topic and checks the record and its headers.
+func checkDLQ(t *testing.T, e *env, want int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.ConsumeTopics("events-dlq"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatalf("dlq consumer: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []*kgo.Record
+	for len(got) < want && ctx.Err() == nil {
+		got = append(got, cl.PollFetches(ctx).Records()...)
+	}
+	if len(got) != want {
+		t.Fatalf("dead-letter records: got %d, want %d", len(got), want)
+	}
+	rec := got[0]
+	if string(rec.Value) != "20" || string(rec.Key) != "k" {
+		t.Errorf("dead-letter record: got key %q value %q, want the original k/20", rec.Key, rec.Value)
+	}
+	h := map[string]string{}
+	for _, hd := range rec.Headers {
+		h[hd.Key] = string(hd.Value)
+	}
+	for k, v := range map[string]string{
+		"other":                         "x",
+		connector.HeaderSourceTopic:     testTopic,
+		connector.HeaderSourcePartition: "0",
+		connector.HeaderSourceOffset:    "20",
+		connector.HeaderReason:          "unresolvable_key",
+	} {
+		if h[k] != v {
+			t.Errorf("dead-letter header %s: got %q, want %q", k, h[k], v)
 		}
 	}
-	r := e.start()
-	select {
-	case <-r.done:
-		err := r.err
-		if !errors.Is(err, connector.ErrPermanentRecord) || !errors.Is(err, sink.ErrUnresolvableKey) {
-			t.Fatalf("got error %v, want ErrPermanentRecord wrapping ErrUnresolvableKey", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("connector did not stop on a record it cannot write")
-	}
-	if got := e.committed()[0]; got != 20 {
-		t.Errorf("committed offset: got %d, want 20 (the poison record's offset)", got)
+	if !strings.Contains(h[connector.HeaderError], "cannot be resolved") || h[connector.HeaderTime] == "" {
+		t.Errorf("dead-letter headers: got error %q time %q, want the error text and a time", h[connector.HeaderError], h[connector.HeaderTime])
 	}
 }
 

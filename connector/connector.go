@@ -50,18 +50,25 @@ type Connector struct {
 	stats     counters
 	policy    *flushPolicy
 	pollLimit int
+	// errorPolicy is errors.policy resolved: fail, skip or dlq.
+	errorPolicy string
+	// client is the Kafka client of the current Run; it also produces to
+	// the dead-letter topic.
+	client *kgo.Client
 
 	// mu guards everything below; the poll loop and the rebalance
 	// callbacks both take it.
-	mu       sync.Mutex
-	batcher  *Batcher
-	tracker  *OffsetTracker
-	failed   *pendingBatch // the front batch, after a flush that failed
-	retryAt  time.Time     // when a failed batch may be tried again
-	paused   bool
-	fatal    error
-	hwm      map[topicPartition]int64
-	batchBuf []*kgo.Record
+	mu      sync.Mutex
+	batcher *Batcher
+	tracker *OffsetTracker
+	failed  *pendingBatch // the front batch, after a flush that failed
+	retryAt time.Time     // when a failed batch may be tried again
+	paused  bool
+	fatal   error
+	// loggedReasons holds the poison reasons already logged once.
+	loggedReasons map[string]bool
+	hwm           map[topicPartition]int64
+	batchBuf      []*kgo.Record
 
 	committing atomic.Bool // an asynchronous commit is in flight
 	recommit   atomic.Bool // an asynchronous commit failed: hand every offset out again
@@ -77,6 +84,9 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout),
 		tracker: NewOffsetTracker(),
 		hwm:     make(map[topicPartition]int64),
+
+		errorPolicy:   cfg.Errors.EffectivePolicy(),
+		loggedReasons: make(map[string]bool),
 	}
 	for _, o := range opts {
 		o(c)
@@ -105,6 +115,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector: kafka client: %w", err)
 	}
+	c.client = cl
 	c.log.Info("connector started", "brokers", c.cfg.Kafka.Brokers, "group", c.cfg.Kafka.Group,
 		"topics", c.cfg.Kafka.Topics)
 	runErr := c.loop(ctx, cl)
@@ -219,8 +230,9 @@ func (c *Connector) flushFront(ctx context.Context, reason FlushReason) error {
 	defer c.metrics.InflightBatches.Set(0)
 	var todo []*kgo.Record
 	var todoIdx []int
+	var poison []poisonRecord
 	_, err := c.policy.exec.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[sink.Result]) (sink.Result, error) {
-		todo, todoIdx = todo[:0], todoIdx[:0]
+		todo, todoIdx, poison = todo[:0], todoIdx[:0], poison[:0]
 		for i, rec := range b.recs {
 			if !b.done[i] {
 				todo = append(todo, rec)
@@ -239,19 +251,25 @@ func (c *Connector) flushFront(ctx context.Context, reason FlushReason) error {
 				c.stats.latency.Record(now.Sub(b.recs[i].Timestamp))
 				c.metrics.EndToEndLatency.Observe(now.Sub(b.recs[i].Timestamp).Seconds())
 			case !sink.Retryable(werr) && !errors.Is(werr, context.Canceled):
-				// A record Redis can never accept: until dead-lettering
-				// exists, the connector stops here. Its offset, and every
-				// later one of its partition, stays uncommitted.
+				// A record Redis can never accept: errors.policy decides.
+				// It never counts against the breaker.
 				b.done[i] = true
-				if c.fatal == nil {
-					rec := b.recs[i]
-					c.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, rec.Topic, rec.Partition, rec.Offset, werr)
-				}
+				poison = append(poison, poisonRecord{rec: b.recs[i], stream: res.Streams[j], err: werr})
 			}
 		}
 		if n := res.Written(); n > 0 {
 			c.stats.written.Add(uint64(n))
 			c.metrics.RecordsWritten.Add(float64(n))
+		}
+		if terr := c.triage(exec.Context(), poison); terr != nil {
+			for _, p := range poison {
+				for i, rec := range b.recs {
+					if rec == p.rec {
+						b.done[i] = false
+					}
+				}
+			}
+			return res, terr
 		}
 		return res, err
 	})

@@ -1,0 +1,111 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
+)
+
+// Headers added to a dead-lettered record, next to its own headers.
+const (
+	HeaderError           = "krc.error"
+	HeaderReason          = "krc.reason"
+	HeaderStream          = "krc.stream"
+	HeaderSourceTopic     = "krc.source.topic"
+	HeaderSourcePartition = "krc.source.partition"
+	HeaderSourceOffset    = "krc.source.offset"
+	HeaderTime            = "krc.time"
+)
+
+// poisonReason names the kind of a per-record permanent error, as the
+// reason label of krc_records_dead_lettered_total.
+func poisonReason(err error) string {
+	switch {
+	case errors.Is(err, sink.ErrUnresolvableKey):
+		return "unresolvable_key"
+	case errors.Is(err, sink.ErrInvalidJSON):
+		return "invalid_json"
+	case errors.Is(err, sink.ErrEntryTooLarge):
+		return "entry_too_large"
+	case errors.Is(err, sink.ErrRejected):
+		return "rejected"
+	}
+	return "other"
+}
+
+type poisonRecord struct {
+	rec    *kgo.Record
+	stream string
+	err    error
+}
+
+// triage applies errors.policy to records Redis can never accept. With
+// "fail" it records the fatal error and leaves the records undone (nothing
+// at or past them is committed). With "skip" it marks them done. With "dlq"
+// it produces each, unchanged plus headers naming the error, to the
+// dead-letter topic and marks it done only once Kafka acknowledged it; the
+// returned error (the produce failed) makes the flush fail and be retried.
+// Called with c.mu held.
+func (c *Connector) triage(ctx context.Context, poison []poisonRecord) error {
+	if len(poison) == 0 {
+		return nil
+	}
+	switch c.errorPolicy {
+	case "skip":
+		for _, p := range poison {
+			c.deadLettered(p, "skipped")
+		}
+		return nil
+	case "dlq":
+		out := make([]*kgo.Record, len(poison))
+		now := time.Now().UTC().Format(time.RFC3339Nano)
+		for i, p := range poison {
+			out[i] = &kgo.Record{
+				Topic: c.cfg.Errors.DLQTopic,
+				Key:   p.rec.Key,
+				Value: p.rec.Value,
+				Headers: append(append([]kgo.RecordHeader(nil), p.rec.Headers...),
+					kgo.RecordHeader{Key: HeaderError, Value: []byte(p.err.Error())},
+					kgo.RecordHeader{Key: HeaderReason, Value: []byte(poisonReason(p.err))},
+					kgo.RecordHeader{Key: HeaderStream, Value: []byte(p.stream)},
+					kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(p.rec.Topic)},
+					kgo.RecordHeader{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(p.rec.Partition)))},
+					kgo.RecordHeader{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(p.rec.Offset, 10))},
+					kgo.RecordHeader{Key: HeaderTime, Value: []byte(now)}),
+			}
+		}
+		if err := c.client.ProduceSync(ctx, out...).FirstErr(); err != nil {
+			return fmt.Errorf("connector: produce to dead-letter topic %s: %w", c.cfg.Errors.DLQTopic, err)
+		}
+		for _, p := range poison {
+			c.deadLettered(p, "dead-lettered to "+c.cfg.Errors.DLQTopic)
+		}
+		return nil
+	}
+	if c.fatal == nil {
+		p := poison[0]
+		c.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
+	}
+	return nil
+}
+
+// deadLettered marks a poison record finished and counts it; the first
+// record of each distinct reason is logged.
+func (c *Connector) deadLettered(p poisonRecord, what string) {
+	c.tracker.Done(p.rec)
+	reason := poisonReason(p.err)
+	c.stats.deadLettered.Add(1)
+	c.metrics.RecordsDeadLettered.WithLabelValues(reason).Inc()
+	if !c.loggedReasons[reason] {
+		c.loggedReasons[reason] = true
+		c.log.Warn("a record Redis cannot accept was "+what+"; later ones with the same reason are only counted",
+			"reason", reason, "topic", p.rec.Topic, "partition", p.rec.Partition, "offset", p.rec.Offset,
+			"stream", p.stream, "error", p.err)
+	}
+}
