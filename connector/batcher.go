@@ -120,9 +120,9 @@ func (b *Batcher) UntilNext(now time.Time) (d time.Duration, ok bool) {
 // Front appends the front batch to dst: records in arrival order, at most
 // max events, and no more than max bytes unless a single record is larger.
 func (b *Batcher) Front(dst []*kgo.Record) []*kgo.Record {
-	bytes := 0
-	for i := b.head; i < len(b.q) && len(dst) < b.maxEvents; i++ {
-		if len(dst) > 0 && bytes+b.q[i].size > b.maxBytes {
+	bytes, n := 0, 0
+	for i := b.head; i < len(b.q) && n < b.maxEvents; i, n = i+1, n+1 {
+		if n > 0 && bytes+b.q[i].size > b.maxBytes {
 			break
 		}
 		bytes += b.q[i].size

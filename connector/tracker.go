@@ -112,7 +112,8 @@ func (t *OffsetTracker) Unreport(offsets map[string]map[int32]kgo.EpochOffset) {
 	}
 }
 
-// Pending returns how many tracked records are not done yet.
+// Pending returns how many tracked records are not committable yet: not
+// done, or done behind an earlier record that is not.
 func (t *OffsetTracker) Pending() int {
 	n := 0
 	for _, p := range t.parts {
