@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,11 +37,19 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	redisAddr := fs.String("redis-addr", "", "write to this Redis `host:port` instead of an in-process one")
 	httpAddr := fs.String("http", ":8080", "serve /metrics, /stats, /healthz, /readyz on this `address` (empty: off)")
 	verbose := fs.Bool("v", false, "show the connector's log lines")
+	outage := fs.String("outage", "", "make the in-process Redis fail after AFTER for FOR, as `AFTER:FOR` (e.g. 5s:10s)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if *rate <= 0 {
 		return usageError{fmt.Errorf("--rate must be positive, got %d", *rate)}
+	}
+	outageAfter, outageFor, err := parseOutage(*outage)
+	if err != nil {
+		return usageError{err}
+	}
+	if *outage != "" && *redisAddr != "" {
+		return usageError{errors.New("--outage needs the in-process Redis; drop --redis-addr")}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,9 +60,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer cluster.Close()
 	addr := *redisAddr
+	var mr *miniredis.Miniredis
 	if addr == "" {
-		mr, err := miniredis.Run()
-		if err != nil {
+		if mr, err = miniredis.Run(); err != nil {
 			return fmt.Errorf("start in-process redis: %w", err)
 		}
 		defer mr.Close()
@@ -74,14 +83,19 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.Stream.Key = stream
 	cfg.HTTP.Listen = *httpAddr
 	cfg.ShutdownTimeout = 10 * time.Second
+	if outageFor > 0 {
+		// A short recovery so the breaker's whole cycle fits in the demo.
+		cfg.CircuitBreaker.Recovery = 2 * time.Second
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	logOut := io.Discard
+	var log *slog.Logger
 	if *verbose {
-		logOut = stderr
+		log = slog.New(slog.NewTextHandler(stderr, nil))
+	} else {
+		log = slog.New(breakerEvents{out: stdout, start: time.Now()})
 	}
-	log := slog.New(slog.NewTextHandler(logOut, nil))
 
 	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
@@ -100,6 +114,11 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		connDone <- runConnector(connCtx, cfg, log, func(c *connector.Connector) { conn.Store(c) })
 	}()
 
+	if outageFor > 0 {
+		fmt.Fprintf(stdout, "demo: Redis will fail after %s for %s (breaker opens after %d failed attempts, probes every %s)\n",
+			outageAfter, outageFor, cfg.CircuitBreaker.FailureThreshold, cfg.CircuitBreaker.Recovery)
+		go injectOutage(ctx, mr, outageAfter, outageFor, stdout)
+	}
 	prod := &demoProducer{rate: *rate}
 	prodCtx, stopProd := context.WithCancel(ctx)
 	defer stopProd()
@@ -185,6 +204,71 @@ producing:
 	}
 	if sum.lost > 0 || sum.outOfOrder > 0 {
 		return fmt.Errorf("%d records lost, %d out of order", sum.lost, sum.outOfOrder)
+	}
+	return nil
+}
+
+func parseOutage(s string) (after, dur time.Duration, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, f, ok := strings.Cut(s, ":")
+	if ok {
+		after, err = time.ParseDuration(a)
+		if err == nil {
+			dur, err = time.ParseDuration(f)
+		}
+	}
+	if !ok || err != nil || after < 0 || dur <= 0 {
+		return 0, 0, fmt.Errorf("--outage %q: want AFTER:FOR durations, e.g. 5s:10s", s)
+	}
+	return after, dur, nil
+}
+
+// injectOutage makes the in-process Redis answer every command with an
+// error for a while, as a Redis that is loading its dataset does.
+func injectOutage(ctx context.Context, mr *miniredis.Miniredis, after, dur time.Duration, out io.Writer) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(after):
+	}
+	mr.SetError("LOADING demo outage: Redis is loading the dataset in memory")
+	fmt.Fprintf(out, "demo: Redis outage begins (%s)\n", dur)
+	select {
+	case <-ctx.Done():
+	case <-time.After(dur):
+	}
+	mr.SetError("")
+	fmt.Fprintln(out, "demo: Redis outage ends")
+}
+
+// breakerEvents is a log handler that prints only the breaker's transitions
+// and the fetch pause/resume, as demo lines.
+type breakerEvents struct {
+	out   io.Writer
+	start time.Time
+}
+
+func (breakerEvents) Enabled(context.Context, slog.Level) bool { return true }
+func (h breakerEvents) WithAttrs([]slog.Attr) slog.Handler     { return h }
+func (h breakerEvents) WithGroup(string) slog.Handler          { return h }
+func (h breakerEvents) Handle(_ context.Context, r slog.Record) error {
+	switch {
+	case r.Message == "circuit breaker state changed":
+		var from, to string
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "from":
+				from = a.Value.String()
+			case "to":
+				to = a.Value.String()
+			}
+			return true
+		})
+		fmt.Fprintf(h.out, "%5.0fs  breaker: %s -> %s\n", time.Since(h.start).Seconds(), from, to)
+	case strings.HasPrefix(r.Message, "redis writes succeed again"):
+		fmt.Fprintf(h.out, "%5.0fs  %s\n", time.Since(h.start).Seconds(), r.Message)
 	}
 	return nil
 }

@@ -86,3 +86,17 @@ func TestDemoLosesNothing(t *testing.T) {
 		t.Errorf("summary: produced=%s written=%s, want equal and non-zero", m[1], m[2])
 	}
 }
+
+func TestDemoOutageOpensAndClosesTheBreaker(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "--duration", "6s", "--outage", "1s:2s", "--http", ""}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 0 {
+		t.Fatalf("demo exit code: got %d, want 0\n%s\n%s", code, out, stderr.String())
+	}
+	for _, want := range []string{"breaker: CLOSED -> OPEN", "breaker: OPEN -> HALF_OPEN", "breaker: HALF_OPEN -> CLOSED", " lost=0 "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
