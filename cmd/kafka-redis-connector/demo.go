@@ -41,6 +41,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	// The live line, the outage and the breaker events print from
+	// different goroutines.
+	stdout = &lockedWriter{w: stdout}
 	if *rate <= 0 {
 		return usageError{fmt.Errorf("--rate must be positive, got %d", *rate)}
 	}
@@ -271,6 +274,17 @@ func (h breakerEvents) Handle(_ context.Context, r slog.Record) error {
 		fmt.Fprintf(h.out, "%5.0fs  %s\n", time.Since(h.start).Seconds(), r.Message)
 	}
 	return nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func durationText(d time.Duration) string {
