@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -34,18 +35,24 @@ func (r Result) Written() int {
 }
 
 // Writer appends records to Redis streams, one XADD per record and one
-// pipelined round trip per Write. A Writer is not safe for concurrent use.
+// pipelined round trip per Write. It is safe for concurrent use: each Write
+// takes its scratch buffers from a pool.
 type Writer struct {
 	client   redis.Cmdable
 	key      *StreamKeyTemplate
 	fallback *StreamKeyTemplate
 	mapping  *FieldMapping
 	trim     []any // the MAXLEN clause, shared by every XADD
+	scratch  sync.Pool
+}
 
+// writeScratch holds the buffers one Write reuses from the last.
+type writeScratch struct {
 	keyBuf []byte
 	args   []any
 	arena  []byte
 	cmds   []*redis.Cmd
+	index  []int
 }
 
 // NewWriter builds a Writer for the stream configuration.
@@ -55,6 +62,7 @@ func NewWriter(client redis.Cmdable, cfg config.Stream) (*Writer, error) {
 		return nil, err
 	}
 	w := &Writer{client: client, key: key}
+	w.scratch.New = func() any { return new(writeScratch) }
 	if cfg.FallbackKey != "" {
 		if w.fallback, err = ParseStreamKeyTemplate(cfg.FallbackKey); err != nil {
 			return nil, err
@@ -79,10 +87,9 @@ func NewWriter(client redis.Cmdable, cfg config.Stream) (*Writer, error) {
 // that reason); records failing permanently are reported only in Result.
 func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
 	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
+	sc := w.scratch.Get().(*writeScratch)
+	defer w.release(sc)
 	pipe := w.client.Pipeline()
-	w.cmds = w.cmds[:0]
-	w.arena = w.arena[:0]
-	index := make([]int, 0, len(recs))
 	var lastTopic string
 	lastPartition := int32(-1)
 	lastKey := ""
@@ -92,7 +99,7 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			stream = lastKey
 		} else {
 			var ok bool
-			stream, ok = w.streamKey(rec)
+			stream, ok = w.streamKey(sc, rec)
 			if !ok {
 				res.Errs[i] = fmt.Errorf("%w: template %q", ErrUnresolvableKey, w.key)
 				continue
@@ -100,33 +107,33 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			lastTopic, lastPartition, lastKey = rec.Topic, rec.Partition, stream
 		}
 		res.Streams[i] = stream
-		args := append(w.args[:0], "xadd", stream)
+		args := append(sc.args[:0], "xadd", stream)
 		args = append(args, w.trim...)
 		args = append(args, "*")
 		var err error
-		args, w.arena, err = w.mapping.AppendFields(args, w.arena, rec)
+		args, sc.arena, err = w.mapping.AppendFields(args, sc.arena, rec)
 		if err != nil {
 			res.Errs[i] = err
 			continue
 		}
-		// The command keeps its own argument slice: w.args is reused.
+		// The command keeps its own argument slice: sc.args is reused.
 		cmd := redis.NewCmd(ctx, append([]any(nil), args...)...)
-		w.args = args
+		sc.args = args
 		_ = pipe.Process(ctx, cmd)
-		w.cmds = append(w.cmds, cmd)
-		index = append(index, i)
+		sc.cmds = append(sc.cmds, cmd)
+		sc.index = append(sc.index, i)
 	}
-	if len(w.cmds) == 0 {
+	if len(sc.cmds) == 0 {
 		return res, nil
 	}
 	_, _ = pipe.Exec(ctx) // every command carries its own error, read below
 	var retry error
-	for j, cmd := range w.cmds {
+	for j, cmd := range sc.cmds {
 		err := cmd.Err()
 		if err == nil {
 			continue
 		}
-		i := index[j]
+		i := sc.index[j]
 		if Retryable(err) || errors.Is(err, context.Canceled) {
 			res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
 			if retry == nil {
@@ -139,12 +146,21 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	return res, retry
 }
 
-func (w *Writer) streamKey(rec *kgo.Record) (string, bool) {
-	buf, ok := w.key.AppendKey(w.keyBuf[:0], rec)
+// release returns sc to the pool, dropping references to the batch's data.
+// The pipeline has been sent by then, so the arena can be written again.
+func (w *Writer) release(sc *writeScratch) {
+	clear(sc.args)
+	clear(sc.cmds)
+	sc.args, sc.cmds, sc.index, sc.arena = sc.args[:0], sc.cmds[:0], sc.index[:0], sc.arena[:0]
+	w.scratch.Put(sc)
+}
+
+func (w *Writer) streamKey(sc *writeScratch, rec *kgo.Record) (string, bool) {
+	buf, ok := w.key.AppendKey(sc.keyBuf[:0], rec)
 	if !ok && w.fallback != nil {
-		buf, ok = w.fallback.AppendKey(w.keyBuf[:0], rec)
+		buf, ok = w.fallback.AppendKey(sc.keyBuf[:0], rec)
 	}
-	w.keyBuf = buf
+	sc.keyBuf = buf
 	if !ok {
 		return "", false
 	}
