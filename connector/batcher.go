@@ -16,6 +16,9 @@ const (
 	FlushTime                         // batch.timeout passed since the batch's first record
 	FlushRebalance                    // partitions are being revoked
 	FlushShutdown                     // the connector is stopping
+	// FlushIdle: nothing was in flight, so what was buffered went at once
+	// (natural batching: small batches at low load, full ones under load).
+	FlushIdle
 	numFlushReasons
 )
 
@@ -31,6 +34,8 @@ func (r FlushReason) String() string {
 		return "rebalance"
 	case FlushShutdown:
 		return "shutdown"
+	case FlushIdle:
+		return "idle"
 	}
 	return "unknown"
 }

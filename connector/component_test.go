@@ -290,22 +290,27 @@ func (e *env) checkCommitsCovered(committed map[int32]int64) {
 }
 
 func TestComponentAllRecordsArriveInOrderAndCommitted(t *testing.T) {
-	e := newEnv(t, 4)
-	e.produce(10000, 4)
-	r := e.start()
-	e.waitEntries(10000, 30*time.Second)
-	r.shutdown(t)
-	rep := e.verify()
-	if rep.Entries != 10000 {
-		t.Errorf("got %d entries, want 10000", rep.Entries)
+	for _, inFlight := range []int{1, 4} {
+		t.Run(fmt.Sprintf("max_in_flight=%d", inFlight), func(t *testing.T) {
+			e := newEnv(t, 4)
+			e.cfg.Batch.MaxInFlight = inFlight
+			e.produce(10000, 4)
+			r := e.start()
+			e.waitEntries(10000, 30*time.Second)
+			r.shutdown(t)
+			rep := e.verify()
+			if rep.Entries != 10000 {
+				t.Errorf("got %d entries, want 10000", rep.Entries)
+			}
+			committed, ends := e.committed(), e.endOffsets()
+			for p, end := range ends {
+				if committed[p] != end {
+					t.Errorf("partition %d: committed %d, want end offset %d", p, committed[p], end)
+				}
+			}
+			e.checkCommitsCovered(committed)
+		})
 	}
-	committed, ends := e.committed(), e.endOffsets()
-	for p, end := range ends {
-		if committed[p] != end {
-			t.Errorf("partition %d: committed %d, want end offset %d", p, committed[p], end)
-		}
-	}
-	e.checkCommitsCovered(committed)
 }
 
 func TestComponentRedisFailureMidRun(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/failsafe-go/failsafe-go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -19,7 +18,8 @@ import (
 )
 
 // Writer writes a batch of records to Redis. The connector consumes it; the
-// sink implements it.
+// sink implements it. It must be safe for concurrent use when
+// batch.max_in_flight > 1.
 type Writer interface {
 	Write(ctx context.Context, recs []*kgo.Record) (sink.Result, error)
 }
@@ -40,6 +40,12 @@ func WithKafkaOpts(opts ...kgo.Opt) Option {
 }
 
 // Connector moves records from a Kafka consumer group to Redis streams.
+//
+// Partitions map to batch.max_in_flight lanes; each lane has its own
+// Batcher and at most one flush in flight, so flushes run concurrently while
+// each partition's records still reach Redis in Kafka order. A lane with
+// nothing in flight flushes what it holds at once (natural batching); while
+// its flush is in flight, records keep filling its next batch.
 type Connector struct {
 	cfg       config.Config
 	writer    Writer
@@ -50,43 +56,57 @@ type Connector struct {
 	stats     counters
 	policy    *flushPolicy
 	pollLimit int
+	// maxBuffered bounds the records held in lanes; past it the loop waits
+	// for flushes instead of polling (backpressure on a slow Redis).
+	maxBuffered int
 	// errorPolicy is errors.policy resolved: fail, skip or dlq.
 	errorPolicy string
 	// client is the Kafka client of the current Run; it also produces to
 	// the dead-letter topic.
 	client *kgo.Client
 
+	// results receives every batch a flush goroutine finished; it has room
+	// for one per lane, so a flush never blocks on it.
+	results chan *pendingBatch
+	flushes sync.WaitGroup
+
+	pollMu     sync.Mutex
+	pollCancel context.CancelFunc // cancels the poll under way, to handle a result at once
+	wakeCh     chan struct{}
+
+	reasonsMu     sync.Mutex
+	loggedReasons map[string]bool
+
 	// mu guards everything below; the poll loop and the rebalance
 	// callbacks both take it.
-	mu      sync.Mutex
-	batcher *Batcher
-	tracker *OffsetTracker
-	failed  *pendingBatch // the front batch, after a flush that failed
-	retryAt time.Time     // when a failed batch may be tried again
-	paused  bool
-	fatal   error
-	// loggedReasons holds the poison reasons already logged once.
-	loggedReasons map[string]bool
-	hwm           map[topicPartition]int64
-	batchBuf      []*kgo.Record
+	mu       sync.Mutex
+	lanes    []*lane
+	tracker  *OffsetTracker
+	inflight int
+	paused   bool
+	fatal    error
+	hwm      map[topicPartition]int64
 
 	committing atomic.Bool // an asynchronous commit is in flight
 	recommit   atomic.Bool // an asynchronous commit failed: hand every offset out again
-	effSum     atomic.Uint64
 }
 
 // New builds a connector for cfg, which must be valid, writing through w.
 func New(cfg config.Config, w Writer, opts ...Option) *Connector {
+	n := max(cfg.Batch.MaxInFlight, 1)
 	c := &Connector{
-		cfg:     cfg,
-		writer:  w,
-		log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout),
-		tracker: NewOffsetTracker(),
-		hwm:     make(map[topicPartition]int64),
-
+		cfg:           cfg,
+		writer:        w,
+		log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		tracker:       NewOffsetTracker(),
+		hwm:           make(map[topicPartition]int64),
 		errorPolicy:   cfg.Errors.EffectivePolicy(),
 		loggedReasons: make(map[string]bool),
+		results:       make(chan *pendingBatch, n),
+		wakeCh:        make(chan struct{}, 1),
+	}
+	for i := range n {
+		c.lanes = append(c.lanes, &lane{id: i, batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout)})
 	}
 	for _, o := range opts {
 		o(c)
@@ -97,6 +117,7 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 	// load, few enough that a poll is processed well within the rebalance
 	// timeout even when Redis is slow.
 	c.pollLimit = max(4*cfg.Batch.MaxEvents, 500)
+	c.maxBuffered = n * max(4*cfg.Batch.MaxEvents, c.pollLimit)
 	return c
 }
 
@@ -117,26 +138,37 @@ func (c *Connector) Run(ctx context.Context) error {
 	}
 	c.client = cl
 	c.log.Info("connector started", "brokers", c.cfg.Kafka.Brokers, "group", c.cfg.Kafka.Group,
-		"topics", c.cfg.Kafka.Topics)
+		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
 	runErr := c.loop(ctx, cl)
 	return c.shutdown(cl, runErr)
 }
 
 func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
 	for {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
 			return nil
 		}
 		c.mu.Lock()
-		wait := c.pollWait(time.Now())
-		fatal := c.fatal
+		c.applyResults()
+		c.dispatch(ctx, cl, time.Now())
+		c.commitAsync(ctx, cl)
+		fatal, full, wait := c.fatal, c.bufferFull(), c.pollWait(time.Now())
 		c.mu.Unlock()
 		if fatal != nil {
 			return fatal
 		}
-		pollCtx, cancel := context.WithTimeout(ctx, wait)
-		fetches := cl.PollRecords(pollCtx, c.pollLimit)
-		cancel()
+		if full {
+			// Backpressure: the lanes hold enough; wait for a flush to
+			// finish rather than fetch more. Not polling also lets a
+			// rebalance proceed.
+			select {
+			case <-ctx.Done():
+			case <-c.wakeCh:
+			case <-time.After(wait):
+			}
+			continue
+		}
+		fetches := c.poll(ctx, cl, wait)
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -147,145 +179,85 @@ func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
 			c.log.Warn("fetch error", "topic", topic, "partition", partition, "error", err)
 		})
 		c.mu.Lock()
-		now := time.Now()
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
-			c.hwm[topicPartition{p.Topic, p.Partition}] = p.HighWatermark
-			for _, rec := range p.Records {
-				c.batcher.Add(rec, now)
-				c.tracker.Track(rec)
-			}
-			c.stats.consumed.Add(uint64(len(p.Records)))
-			c.metrics.RecordsConsumed.Add(float64(len(p.Records)))
-		})
-		c.flushDue(ctx, cl, time.Now())
-		c.commitAsync(ctx, cl)
+		c.add(fetches, time.Now())
+		c.dispatch(ctx, cl, time.Now())
 		c.mu.Unlock()
 		cl.AllowRebalance()
 	}
 }
 
-// pollWait is how long the next poll may block: until the front batch is due
-// or a failed batch may be retried.
+// poll polls for at most wait; a finished flush cuts it short so its lane
+// can start the next batch at once.
+func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration) kgo.Fetches {
+	pollCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	c.pollMu.Lock()
+	c.pollCancel = cancel
+	c.pollMu.Unlock()
+	if len(c.results) > 0 {
+		cancel()
+	}
+	fetches := cl.PollRecords(pollCtx, c.pollLimit)
+	c.pollMu.Lock()
+	c.pollCancel = nil
+	c.pollMu.Unlock()
+	return fetches
+}
+
+// wake interrupts the poll or the backpressure wait under way.
+func (c *Connector) wake() {
+	c.pollMu.Lock()
+	if c.pollCancel != nil {
+		c.pollCancel()
+	}
+	c.pollMu.Unlock()
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// add hands polled records to their lanes. Called with c.mu held.
+func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		c.hwm[topicPartition{p.Topic, p.Partition}] = p.HighWatermark
+		l := c.laneOf(p.Topic, p.Partition)
+		for _, rec := range p.Records {
+			l.batcher.Add(rec, now)
+			c.tracker.Track(rec)
+		}
+		c.stats.consumed.Add(uint64(len(p.Records)))
+		c.metrics.RecordsConsumed.Add(float64(len(p.Records)))
+	})
+}
+
+func (c *Connector) bufferFull() bool {
+	n := 0
+	for _, l := range c.lanes {
+		n += l.batcher.Len()
+	}
+	return n >= c.maxBuffered
+}
+
+// pollWait is how long the next poll may block: until a failed batch may be
+// retried or a lane's batch is due; a finished flush wakes it earlier.
 func (c *Connector) pollWait(now time.Time) time.Duration {
 	wait := time.Second
-	if c.failed != nil {
-		return min(wait, max(c.retryAt.Sub(now), time.Millisecond))
-	}
-	if d, ok := c.batcher.UntilNext(now); ok {
-		wait = min(wait, max(d, time.Millisecond))
-	}
-	return wait
-}
-
-// flushDue flushes front batches while one is due. After a failed flush it
-// pauses fetching (backpressure: Kafka keeps the data) until the retry time.
-// Called with c.mu held.
-func (c *Connector) flushDue(ctx context.Context, cl *kgo.Client, now time.Time) {
-	for c.fatal == nil {
-		if c.failed != nil && now.Before(c.retryAt) {
-			return
-		}
-		reason, due := c.batcher.Due(now)
-		if !due {
-			return
-		}
-		if err := c.flushFront(ctx, reason); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			delay := max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff)
-			c.retryAt = time.Now().Add(delay)
-			c.pause(cl)
-			c.log.Warn("flush failed; fetching paused, the batch will be retried",
-				"records", len(c.failed.recs), "retry_in", delay.String(), "error", err)
-			return
-		}
-		c.resume(cl)
-		now = time.Now()
-	}
-}
-
-// pendingBatch is a front batch under way: which of its records are written.
-type pendingBatch struct {
-	recs    []*kgo.Record
-	done    []bool
-	reason  FlushReason
-	started time.Time
-}
-
-// flushFront writes the front batch through the flush policy, marks what was
-// written, and removes the batch from the batcher once every record is
-// accounted for. It returns an error when records remain to be retried.
-// Called with c.mu held.
-func (c *Connector) flushFront(ctx context.Context, reason FlushReason) error {
-	b := c.failed
-	if b == nil {
-		c.batchBuf = c.batcher.Front(c.batchBuf[:0])
-		b = &pendingBatch{recs: c.batchBuf, done: make([]bool, len(c.batchBuf)), reason: reason, started: time.Now()}
-	}
-	c.metrics.InflightBatches.Set(1)
-	defer c.metrics.InflightBatches.Set(0)
-	var todo []*kgo.Record
-	var todoIdx []int
-	var poison []poisonRecord
-	_, err := c.policy.exec.WithContext(ctx).GetWithExecution(func(exec failsafe.Execution[sink.Result]) (sink.Result, error) {
-		todo, todoIdx, poison = todo[:0], todoIdx[:0], poison[:0]
-		for i, rec := range b.recs {
-			if !b.done[i] {
-				todo = append(todo, rec)
-				todoIdx = append(todoIdx, i)
+	for _, l := range c.lanes {
+		switch {
+		case l.inflight != nil:
+		case l.failed != nil:
+			wait = min(wait, l.retryAt.Sub(now))
+		default:
+			if d, ok := l.batcher.UntilNext(now); ok {
+				wait = min(wait, d)
 			}
 		}
-		// The execution's context carries the flush timeout.
-		res, err := c.writer.Write(exec.Context(), todo)
-		now := time.Now()
-		for j, werr := range res.Errs {
-			i := todoIdx[j]
-			switch {
-			case werr == nil:
-				b.done[i] = true
-				c.tracker.Done(b.recs[i])
-				c.stats.latency.Record(now.Sub(b.recs[i].Timestamp))
-				c.metrics.EndToEndLatency.Observe(now.Sub(b.recs[i].Timestamp).Seconds())
-			case !sink.Retryable(werr) && !errors.Is(werr, context.Canceled):
-				// A record Redis can never accept: errors.policy decides.
-				// It never counts against the breaker.
-				b.done[i] = true
-				poison = append(poison, poisonRecord{rec: b.recs[i], stream: res.Streams[j], err: werr})
-			}
-		}
-		if n := res.Written(); n > 0 {
-			c.stats.written.Add(uint64(n))
-			c.metrics.RecordsWritten.Add(float64(n))
-		}
-		if terr := c.triage(exec.Context(), poison); terr != nil {
-			for _, p := range poison {
-				for i, rec := range b.recs {
-					if rec == p.rec {
-						b.done[i] = false
-					}
-				}
-			}
-			return res, terr
-		}
-		return res, err
-	})
-	if err != nil {
-		c.failed = b
-		return err
 	}
-	c.failed = nil
-	c.batcher.Remove(len(b.recs))
-	c.stats.batches.Add(1)
-	c.stats.batchRecords.Add(uint64(len(b.recs)))
-	c.metrics.BatchesFlushed.WithLabelValues(b.reason.String()).Inc()
-	c.metrics.BatchSize.Observe(float64(len(b.recs)))
-	c.metrics.FlushDuration.Observe(time.Since(b.started).Seconds())
-	c.metrics.BatchingEfficiency.Set(c.Snapshot().Efficiency())
-	return nil
+	return max(wait, time.Millisecond)
 }
 
 func (c *Connector) pause(cl *kgo.Client) {
@@ -301,6 +273,11 @@ func (c *Connector) pause(cl *kgo.Client) {
 func (c *Connector) resume(cl *kgo.Client) {
 	if !c.paused {
 		return
+	}
+	for _, l := range c.lanes {
+		if l.failed != nil {
+			return
+		}
 	}
 	c.paused = false
 	c.stats.fetchPaused.Store(false)

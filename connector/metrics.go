@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		RecordsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
 			Help: "Records lost by the connector. It never drops records: this must stay 0."}),
 		BatchesFlushed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "batches_flushed_total",
-			Help: "Batches written to Redis, by why they were flushed (size, bytes, time, rebalance, shutdown)."}, []string{"reason"}),
+			Help: "Batches written to Redis, by why they were flushed (size, bytes, time, idle, rebalance, shutdown)."}, []string{"reason"}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size",
 			Help:    "Records per flushed batch.",
 			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}}),
@@ -65,7 +65,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "commit_errors_total",
 			Help: "Offset commits that failed (the offsets are committed again later)."}),
 	}
-	for _, r := range []FlushReason{FlushSize, FlushBytes, FlushTime, FlushRebalance, FlushShutdown} {
+	for r := FlushReason(0); r < numFlushReasons; r++ {
 		m.BatchesFlushed.WithLabelValues(r.String())
 	}
 	if reg != nil {

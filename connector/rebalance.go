@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -44,16 +43,18 @@ func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 	c.log.Info("partitions assigned", "partitions", assigned)
 }
 
-// onRevoked flushes what is held and commits before the partitions move to
-// another member. When Redis cannot take the records now (the breaker is
-// open, or the retries run out), the revoked partitions' records are
-// abandoned uncommitted: their new owner reads them again from Kafka.
+// onRevoked waits for the flushes in flight, flushes what is held and
+// commits before the partitions move to another member. When Redis cannot
+// take the records now (the breaker is open, or the retries run out), the
+// revoked partitions' records are abandoned uncommitted: their new owner
+// reads them again from Kafka.
 func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.log.Info("partitions revoked", "partitions", revoked)
-	flushed := c.flushAll(ctx, FlushRebalance)
-	c.commitSync(ctx, cl)
+	c.awaitInflight()
+	flushed := c.flushAllSync(ctx, FlushRebalance)
+	_ = c.commitSync(ctx, cl)
 	c.forget(revoked)
 	if !flushed {
 		c.log.Warn("revoked partitions' unflushed records abandoned uncommitted; their next owner reads them again")
@@ -66,10 +67,12 @@ func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]i
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.log.Warn("partitions lost; their buffered records are dropped uncommitted", "partitions", lost)
+	c.awaitInflight()
 	c.forget(lost)
 }
 
-// forget drops every trace of the given partitions. Called with c.mu held.
+// forget drops every trace of the given partitions. Called with c.mu held
+// and nothing in flight.
 func (c *Connector) forget(parts map[string][]int32) {
 	gone := func(rec *kgo.Record) bool {
 		for _, p := range parts[rec.Topic] {
@@ -79,18 +82,20 @@ func (c *Connector) forget(parts map[string][]int32) {
 		}
 		return false
 	}
-	c.batcher.RemoveIf(gone)
-	if b := c.failed; b != nil {
-		keep := 0
-		for i, rec := range b.recs {
-			if !gone(rec) {
-				b.recs[keep], b.done[keep] = rec, b.done[i]
-				keep++
+	for _, l := range c.lanes {
+		l.batcher.RemoveIf(gone)
+		if b := l.failed; b != nil {
+			keep := 0
+			for i, rec := range b.recs {
+				if !gone(rec) {
+					b.recs[keep], b.state[keep], b.applied[keep] = rec, b.state[i], b.applied[i]
+					keep++
+				}
 			}
-		}
-		b.recs, b.done = b.recs[:keep], b.done[:keep]
-		if keep == 0 {
-			c.failed = nil
+			b.recs, b.state, b.applied = b.recs[:keep], b.state[:keep], b.applied[:keep]
+			if keep == 0 {
+				l.failed = nil
+			}
 		}
 	}
 	c.tracker.Forget(parts)
@@ -102,22 +107,7 @@ func (c *Connector) forget(parts map[string][]int32) {
 		}
 	}
 	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
-}
-
-// flushAll flushes everything held, batch by batch, stopping at the first
-// batch that cannot be written. Called with c.mu held.
-func (c *Connector) flushAll(ctx context.Context, reason FlushReason) bool {
-	for c.batcher.Len() > 0 {
-		if c.fatal != nil {
-			return false
-		}
-		if c.failed != nil && c.policy.breaker.IsOpen() {
-			return false
-		}
-		if err := c.flushFront(ctx, reason); err != nil {
-			c.retryAt = time.Now().Add(max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff))
-			return false
-		}
+	if c.client != nil {
+		c.resume(c.client)
 	}
-	return true
 }

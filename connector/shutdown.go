@@ -16,11 +16,10 @@ func (c *Connector) shutdown(cl *kgo.Client, runErr error) error {
 	cl.PauseFetchTopics(cl.GetConsumeTopics()...)
 
 	c.mu.Lock()
+	c.awaitInflight()
 	left := 0
-	if runErr == nil {
-		if !c.flushAll(ctx, FlushShutdown) {
-			left = c.batcher.Len()
-		}
+	if runErr == nil && !c.flushAllSync(ctx, FlushShutdown) {
+		left = c.buffered()
 	}
 	commitErr := c.commitSync(ctx, cl)
 	c.mu.Unlock()

@@ -40,26 +40,27 @@ func poisonReason(err error) string {
 }
 
 type poisonRecord struct {
+	index  int // in its batch
 	rec    *kgo.Record
 	stream string
 	err    error
 }
 
 // triage applies errors.policy to records Redis can never accept. With
-// "fail" it records the fatal error and leaves the records undone (nothing
-// at or past them is committed). With "skip" it marks them done. With "dlq"
-// it produces each, unchanged plus headers naming the error, to the
-// dead-letter topic and marks it done only once Kafka acknowledged it; the
-// returned error (the produce failed) makes the flush fail and be retried.
-// Called with c.mu held.
-func (c *Connector) triage(ctx context.Context, poison []poisonRecord) error {
+// "fail" the records are poisoned: never written again, never committed,
+// and the connector stops. With "skip" they are done. With "dlq" each is
+// produced, unchanged plus headers naming the error, to the dead-letter
+// topic, and is done only once Kafka acknowledged it; the returned error
+// (that produce failed) fails the flush attempt, so it is retried.
+// Runs in the flush, without c.mu.
+func (c *Connector) triage(ctx context.Context, b *pendingBatch, poison []poisonRecord) error {
 	if len(poison) == 0 {
 		return nil
 	}
 	switch c.errorPolicy {
 	case "skip":
 		for _, p := range poison {
-			c.deadLettered(p, "skipped")
+			c.deadLettered(b, p, "skipped")
 		}
 		return nil
 	case "dlq":
@@ -84,26 +85,32 @@ func (c *Connector) triage(ctx context.Context, poison []poisonRecord) error {
 			return fmt.Errorf("connector: produce to dead-letter topic %s: %w", c.cfg.Errors.DLQTopic, err)
 		}
 		for _, p := range poison {
-			c.deadLettered(p, "dead-lettered to "+c.cfg.Errors.DLQTopic)
+			c.deadLettered(b, p, "sent to dead-letter topic "+c.cfg.Errors.DLQTopic)
 		}
 		return nil
 	}
-	if c.fatal == nil {
+	for _, p := range poison {
+		b.state[p.index] = statePoisoned
+	}
+	if b.fatal == nil {
 		p := poison[0]
-		c.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
+		b.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
 	}
 	return nil
 }
 
 // deadLettered marks a poison record finished and counts it; the first
 // record of each distinct reason is logged.
-func (c *Connector) deadLettered(p poisonRecord, what string) {
-	c.tracker.Done(p.rec)
+func (c *Connector) deadLettered(b *pendingBatch, p poisonRecord, what string) {
+	b.state[p.index] = stateDeadLettered
 	reason := poisonReason(p.err)
 	c.stats.deadLettered.Add(1)
 	c.metrics.RecordsDeadLettered.WithLabelValues(reason).Inc()
-	if !c.loggedReasons[reason] {
-		c.loggedReasons[reason] = true
+	c.reasonsMu.Lock()
+	first := !c.loggedReasons[reason]
+	c.loggedReasons[reason] = true
+	c.reasonsMu.Unlock()
+	if first {
 		c.log.Warn("a record Redis cannot accept was "+what+"; later ones with the same reason are only counted",
 			"reason", reason, "topic", p.rec.Topic, "partition", p.rec.Partition, "offset", p.rec.Offset,
 			"stream", p.stream, "error", p.err)
