@@ -9,6 +9,7 @@ type Config struct {
 	Kafka           Kafka          `koanf:"kafka"`
 	Redis           Redis          `koanf:"redis"`
 	Stream          Stream         `koanf:"stream"`
+	Encryption      Encryption     `koanf:"encryption"`
 	Batch           Batch          `koanf:"batch"`
 	CircuitBreaker  CircuitBreaker `koanf:"circuit_breaker"`
 	Retry           Retry          `koanf:"retry"`
@@ -171,6 +172,7 @@ func Default() Config {
 			ApproxTrim:    true,
 			MaxEntryBytes: 1 << 20,
 		},
+		Encryption: defaultEncryption(),
 		Batch: Batch{
 			MaxEvents:   50,
 			MaxBytes:    1 << 20,

@@ -71,6 +71,8 @@ func (c Config) Redacted() Config {
 	r.Kafka.Topics = slices.Clone(c.Kafka.Topics)
 	r.Redis.Addrs = slices.Clone(c.Redis.Addrs)
 	r.Stream.Metadata = slices.Clone(c.Stream.Metadata)
+	r.Encryption.Keys = slices.Clone(c.Encryption.Keys)
+	r.Encryption.Headers = slices.Clone(c.Encryption.Headers)
 	if r.Redis.Password != "" {
 		r.Redis.Password = redactedText
 	}
