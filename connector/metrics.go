@@ -65,8 +65,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "commit_errors_total",
 			Help: "Offset commits that failed (the offsets are committed again later)."}),
 	}
+	// Every label value exists from the start, so rate() and increase()
+	// see the first event of each kind.
 	for r := FlushReason(0); r < numFlushReasons; r++ {
 		m.BatchesFlushed.WithLabelValues(r.String())
+	}
+	for _, reason := range poisonReasons {
+		m.RecordsDeadLettered.WithLabelValues(reason)
 	}
 	if reg != nil {
 		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeadLettered, m.RecordsDropped,

@@ -66,7 +66,7 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.log.Warn("partitions lost; their buffered records are dropped uncommitted", "partitions", lost)
+	c.log.Warn("partitions lost; their buffered records are abandoned uncommitted and will be read again by their new owner", "partitions", lost)
 	c.awaitInflight()
 	c.forget(lost)
 }

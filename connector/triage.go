@@ -23,6 +23,9 @@ const (
 	HeaderTime            = "krc.time"
 )
 
+// poisonReasons are the reason label values of krc_records_dead_lettered_total.
+var poisonReasons = []string{"unresolvable_key", "invalid_json", "entry_too_large", "rejected", "other"}
+
 // poisonReason names the kind of a per-record permanent error, as the
 // reason label of krc_records_dead_lettered_total.
 func poisonReason(err error) string {
