@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,6 +31,12 @@ type FieldMapping struct {
 	metadata      []metadataField
 	metaNames     []string
 	maxEntryBytes int
+
+	// seal, when set, encrypts the value and the headers in sealHeaders,
+	// and keyIDPair names its key (WithSealer).
+	seal        Sealer
+	keyIDPair   []any // keyIDField, seal.KeyID(), boxed once
+	sealHeaders []string
 }
 
 // NewFieldMapping builds the mapping described by the stream configuration.
@@ -75,6 +82,11 @@ func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record)
 		if err != nil {
 			return args[:start], scratch, err
 		}
+	} else if m.seal != nil {
+		begin := len(scratch)
+		scratch = m.seal.AppendSeal(scratch, rec.Value, m.valueField)
+		args = append(args, m.valueField, scratch[begin:len(scratch):len(scratch)])
+		args = append(args, m.keyIDPair...)
 	} else {
 		args = append(args, m.valueField, nonNil(rec.Value))
 	}
@@ -83,7 +95,14 @@ func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record)
 	}
 	if m.headersPrefix != "" {
 		for i := range rec.Headers {
-			args = append(args, m.headersPrefix+rec.Headers[i].Key, nonNil(rec.Headers[i].Value))
+			h := &rec.Headers[i]
+			if m.seal != nil && slices.Contains(m.sealHeaders, h.Key) {
+				field, begin := m.headersPrefix+h.Key, len(scratch)
+				scratch = m.seal.AppendSeal(scratch, h.Value, field)
+				args = append(args, field, scratch[begin:len(scratch):len(scratch)])
+				continue
+			}
+			args = append(args, m.headersPrefix+h.Key, nonNil(h.Value))
 		}
 	}
 	for i, f := range m.metadata {

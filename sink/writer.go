@@ -56,7 +56,7 @@ type writeScratch struct {
 }
 
 // NewWriter builds a Writer for the stream configuration.
-func NewWriter(client redis.Cmdable, cfg config.Stream) (*Writer, error) {
+func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*Writer, error) {
 	key, err := ParseStreamKeyTemplate(cfg.Key)
 	if err != nil {
 		return nil, err
@@ -77,6 +77,11 @@ func NewWriter(client redis.Cmdable, cfg config.Stream) (*Writer, error) {
 			op = "~"
 		}
 		w.trim = []any{"maxlen", op, strconv.FormatInt(cfg.MaxLen, 10)}
+	}
+	for _, o := range opts {
+		if err := o(w); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }
