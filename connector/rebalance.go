@@ -64,6 +64,9 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 // onLost drops the lost partitions' state without committing: another member
 // may already own them.
 func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	if len(lost) == 0 {
+		return // a failed rejoin with nothing assigned
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.log.Warn("partitions lost; their buffered records are abandoned uncommitted and will be read again by their new owner", "partitions", lost)
