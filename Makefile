@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration services-up services-down lint demo
+.PHONY: build test test-integration services-up services-down lint demo bench
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
@@ -26,6 +26,10 @@ services-down:
 
 demo:
 	$(GO) run ./cmd/kafka-redis-connector demo
+
+## bench: the whole benchmark against the local real services (make services-up); ends with the bench: line.
+bench: build
+	$(BIN) bench --brokers 127.0.0.1:9092 --redis-addr 127.0.0.1:6379
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

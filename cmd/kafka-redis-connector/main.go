@@ -31,6 +31,8 @@ Usage:
   kafka-redis-connector run [--config FILE]       run the connector (no file: defaults + KRC_* env)
   kafka-redis-connector validate [--config FILE]  print the effective config (secrets redacted) or every error
   kafka-redis-connector demo [flags]              in-process Kafka + Redis + producer + connector, with a live line
+  kafka-redis-connector loadgen [flags]           produce test events at a rate; --verify REDIS checks them in Redis
+  kafka-redis-connector bench [flags]             measure throughput, CPU, memory and latency against Redis
   kafka-redis-connector version                   print the version
 
 Run 'kafka-redis-connector COMMAND --help' for a command's flags.
@@ -54,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdValidate(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
+	case "loadgen":
+		err = cmdLoadgen(args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "kafka-redis-connector %s\n", version)
 	case "help", "--help", "-h":

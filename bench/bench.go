@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
+)
+
+// Config describes a bench run. DefaultConfig has the published settings.
+type Config struct {
+	// Brokers are the Kafka seed brokers; empty starts an embedded kfake
+	// broker in this process (then CPU and RSS figures include it).
+	Brokers   []string
+	RedisAddr string
+	// Records is the backlog preloaded into Kafka.
+	Records    int64
+	ValueBytes int
+	Partitions int32
+	// Keys is the number of distinct record keys in the backlog.
+	Keys int
+	// NaiveBudget bounds the naive forwarder's drain: it stops after this
+	// long and its events/s is computed over what it wrote.
+	NaiveBudget time.Duration
+	// PacedRate and PacedDuration drive each contender's latency phase,
+	// after its drain.
+	PacedRate     int
+	PacedDuration time.Duration
+	// LatencyRate and LatencyDuration drive the latency run (connector
+	// defaults); a zero duration skips it.
+	LatencyRate     int
+	LatencyDuration time.Duration
+	// Tuned is the batch configuration of the tuned contender.
+	Tuned config.Batch
+	// PhaseTimeout bounds each wait (a drain, a join).
+	PhaseTimeout time.Duration
+	// CPUProfile, if set, receives a CPU profile of the tuned drain.
+	CPUProfile string
+	// Log receives progress lines (nil: none).
+	Log io.Writer
+}
+
+// TunedBatch is the tuned contender's batch configuration: batches twenty
+// times the default's size, four flushes in flight on partition lanes, and
+// room for 1000 values of up to 8 KiB.
+func TunedBatch() config.Batch {
+	return config.Batch{MaxEvents: 1000, MaxBytes: 8 << 20, Timeout: 100 * time.Millisecond, MaxInFlight: 4}
+}
+
+// DefaultConfig is the bench: 1,000,000 records of 100 bytes in 8
+// partitions, against the local Redis, with an embedded broker.
+func DefaultConfig() Config {
+	return Config{
+		RedisAddr:       "127.0.0.1:6379",
+		Records:         1_000_000,
+		ValueBytes:      100,
+		Partitions:      8,
+		Keys:            1024,
+		NaiveBudget:     10 * time.Second,
+		PacedRate:       5000,
+		PacedDuration:   5 * time.Second,
+		LatencyRate:     1000,
+		LatencyDuration: 30 * time.Second,
+		Tuned:           TunedBatch(),
+		PhaseTimeout:    5 * time.Minute,
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Records <= 0:
+		return fmt.Errorf("%w: records must be positive, got %d", ErrInvalidConfig, c.Records)
+	case c.ValueBytes <= 0 || c.Partitions <= 0:
+		return fmt.Errorf("%w: value size and partitions must be positive", ErrInvalidConfig)
+	case c.PacedRate <= 0 || c.PacedDuration <= 0:
+		return fmt.Errorf("%w: the paced phase needs a positive rate and duration", ErrInvalidConfig)
+	case c.LatencyDuration > 0 && c.LatencyRate <= 0:
+		return fmt.Errorf("%w: the latency run needs a positive rate", ErrInvalidConfig)
+	case c.NaiveBudget <= 0 || c.PhaseTimeout <= 0:
+		return fmt.Errorf("%w: naive budget and phase timeout must be positive", ErrInvalidConfig)
+	case c.Tuned.MaxEvents <= 0 || c.Tuned.MaxBytes <= 0 || c.Tuned.MaxInFlight <= 0 || c.Tuned.Timeout <= 0:
+		return fmt.Errorf("%w: tuned batch settings must be positive", ErrInvalidConfig)
+	}
+	return nil
+}
+
+func (c Config) tunedText() string {
+	return fmt.Sprintf("batch.max_events=%d batch.max_bytes=%d batch.timeout=%s batch.max_in_flight=%d",
+		c.Tuned.MaxEvents, c.Tuned.MaxBytes, c.Tuned.Timeout, c.Tuned.MaxInFlight)
+}
+
+// Run preloads the backlog and measures the naive forwarder, the connector
+// with default and tuned settings, the raw sink ceiling and, if configured,
+// the latency run. It deletes its topics and streams before returning.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	res := Result{Redis: cfg.RedisAddr, Records: cfg.Records, ValueBytes: cfg.ValueBytes, Partitions: cfg.Partitions,
+		PacedRate: cfg.PacedRate, Tuned: cfg.tunedText(), ExternalBroker: len(cfg.Brokers) > 0}
+	if err := cfg.validate(); err != nil {
+		return res, err
+	}
+	e, err := newEnv(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer e.close(ctx)
+	res.Brokers = fmt.Sprint(e.brokers)
+
+	backlog := e.topic("")
+	if err := e.createTopic(ctx, backlog, cfg.Partitions); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(e.log, "bench: preloading %d records of %d bytes into %s (%d partitions)\n",
+		cfg.Records, cfg.ValueBytes, backlog, cfg.Partitions)
+	start := time.Now()
+	if _, err := e.produce(ctx, loadgen.Config{Topic: backlog, Partitions: cfg.Partitions, Count: cfg.Records,
+		Size: cfg.ValueBytes, Keys: cfg.Keys}, 5*time.Millisecond); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(e.log, "bench: preloaded in %s\n", time.Since(start).Round(time.Millisecond))
+
+	steps := []struct {
+		name string
+		run  func() (Measurement, error)
+	}{
+		{"naive", func() (Measurement, error) { return e.runNaive(ctx, backlog) }},
+		{"default", func() (Measurement, error) {
+			return e.runConnector(ctx, "default", config.Default().Batch, backlog, "")
+		}},
+		{"tuned", func() (Measurement, error) { return e.runConnector(ctx, "tuned", cfg.Tuned, backlog, cfg.CPUProfile) }},
+		{"raw", func() (Measurement, error) { return e.runRaw(ctx, backlog) }},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(e.log, "bench: %s ...\n", s.name)
+		m, err := s.run()
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", s.name, err)
+		}
+		if !res.ExternalBroker && s.name != "raw" {
+			m.Note = joinNote(m.Note, "CPU and RSS include the embedded broker")
+		}
+		fmt.Fprintf(e.log, "bench: %s: %.0f events/s, %.2f µs CPU/event, peak RSS %.1f MiB, p50 %.2fms p99 %.2fms\n",
+			s.name, m.EventsPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms)
+		res.Runs = append(res.Runs, m)
+	}
+	// Report in the order.
+	order := map[string]int{"raw": 0, "naive": 1, "default": 2, "tuned": 3}
+	runs := make([]Measurement, len(res.Runs))
+	for _, m := range res.Runs {
+		runs[order[m.Name]] = m
+	}
+	res.Runs = runs
+
+	if cfg.LatencyDuration > 0 {
+		fmt.Fprintf(e.log, "bench: latency run, %d events/s for %s with defaults ...\n", cfg.LatencyRate, cfg.LatencyDuration)
+		l, err := e.runLatency(ctx)
+		if err != nil {
+			return res, fmt.Errorf("latency run: %w", err)
+		}
+		res.Latency = &l
+	}
+	return res, nil
+}
+
+// RunLatency runs only the latency run.
+func RunLatency(ctx context.Context, cfg Config) (LatencyRun, error) {
+	if cfg.LatencyDuration <= 0 || cfg.LatencyRate <= 0 {
+		return LatencyRun{}, fmt.Errorf("%w: the latency run needs a positive rate and duration", ErrInvalidConfig)
+	}
+	e, err := newEnv(ctx, cfg)
+	if err != nil {
+		return LatencyRun{}, err
+	}
+	defer e.close(ctx)
+	return e.runLatency(ctx)
+}

@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
+	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
+)
+
+// connRun is a connector running in this process, wired as the run command
+// wires it (sink client and writer, no HTTP server).
+type connRun struct {
+	c    *connector.Connector
+	rdb  redis.UniversalClient
+	stop context.CancelFunc
+	done chan error
+	err  error
+	over bool
+}
+
+func (e *env) startConnector(ctx context.Context, cfg config.Config) (*connRun, error) {
+	rdb, err := sink.NewClient(cfg.Redis)
+	if err != nil {
+		return nil, err
+	}
+	w, err := sink.NewWriter(rdb, cfg.Stream)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	r := &connRun{c: connector.New(cfg, w), rdb: rdb, done: make(chan error, 1)}
+	runCtx, stop := context.WithCancel(ctx)
+	r.stop = stop
+	go func() { r.done <- r.c.Run(runCtx) }()
+	return r, nil
+}
+
+// waitFor waits until cond holds for the connector's counters.
+func (r *connRun) waitFor(ctx context.Context, what string, every, timeout time.Duration, cond func(connector.Snapshot) bool) error {
+	err := wait(ctx, what, every, timeout, r.done, func() bool { return cond(r.c.Snapshot()) })
+	if err != nil && ctx.Err() == nil {
+		// The connector may have ended; do not wait for it again.
+		select {
+		case r.err = <-r.done:
+			r.over = true
+		default:
+		}
+	}
+	return err
+}
+
+// close stops the connector (flush, commit, leave the group) and returns
+// Run's error.
+func (r *connRun) close() error {
+	r.stop()
+	if !r.over {
+		r.err = <-r.done
+		r.over = true
+	}
+	r.rdb.Close()
+	return r.err
+}
+
+// drainConnector starts a connector on topics and measures it while it
+// writes the first n records: from joining the group until n are written.
+// The returned connector keeps running; close it.
+func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, valueBytes int, profile string) (*connRun, Measurement, error) {
+	m := startMeter()
+	r, err := e.startConnector(ctx, cfg)
+	if err != nil {
+		return nil, Measurement{}, err
+	}
+	fail := func(err error) (*connRun, Measurement, error) {
+		_ = r.close()
+		return nil, Measurement{}, err
+	}
+	// Joining the group is not part of the drain.
+	if err := r.waitFor(ctx, "join the group", time.Millisecond, e.cfg.PhaseTimeout,
+		func(s connector.Snapshot) bool { return s.InGroup }); err != nil {
+		return fail(err)
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return fail(fmt.Errorf("bench: cpu profile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(fmt.Errorf("bench: cpu profile: %w", err))
+		}
+		defer pprof.StopCPUProfile()
+	}
+	m.restart()
+	if err := r.waitFor(ctx, "drain the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout,
+		func(s connector.Snapshot) bool { return s.Written >= uint64(n) }); err != nil {
+		return fail(err)
+	}
+	return r, m.stop(cfg.Kafka.Group, n, valueBytes), nil
+}
+
+// runConnector measures the connector with the given batch settings on the
+// backlog, then its end-to-end latency at the paced rate.
+func (e *env) runConnector(ctx context.Context, name string, batch config.Batch, backlog, profile string) (Measurement, error) {
+	paced := e.topic("paced-" + name)
+	if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
+		return Measurement{}, err
+	}
+	cfg, err := e.connectorConfig(name, batch, []string{backlog, paced})
+	if err != nil {
+		return Measurement{}, err
+	}
+	r, m, err := e.drainConnector(ctx, cfg, e.cfg.Records, e.cfg.ValueBytes, profile)
+	if err != nil {
+		return m, err
+	}
+	m.Name = name
+	stream := backlog + ":" + name
+	n, err := e.rdb.XLen(ctx, stream).Result()
+	if err == nil && n != e.cfg.Records {
+		err = fmt.Errorf("bench: stream %s holds %d entries, want %d", stream, n, e.cfg.Records)
+	}
+	if err != nil {
+		_ = r.close()
+		return m, err
+	}
+	// Free Redis's memory before the paced phase.
+	_ = e.rdb.Unlink(ctx, stream).Err()
+
+	lat, _, err := e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)
+	if cerr := r.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("bench: connector: %w", cerr)
+	}
+	m.LatencyP50Ms, m.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
+	return m, err
+}
+
+// paced produces rate events/s for dur to topic while the connector runs,
+// waits until they are written, and returns the connector's end-to-end
+// latency histogram for them (Kafka record timestamp to XADD acknowledged).
+func (e *env) paced(ctx context.Context, r *connRun, topic string, rate int, dur time.Duration) (connector.LatencyCounts, *loadgen.Generator, error) {
+	before := r.c.Snapshot()
+	gen, err := e.produce(ctx, loadgen.Config{Topic: topic, Partitions: e.cfg.Partitions, Rate: rate, Duration: dur,
+		Size: e.cfg.ValueBytes, Keys: e.cfg.Keys}, time.Millisecond)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := before.Written + uint64(gen.Progress().Acked)
+	if err := r.waitFor(ctx, "write the paced records", 5*time.Millisecond, e.cfg.PhaseTimeout,
+		func(s connector.Snapshot) bool { return s.Written >= want }); err != nil {
+		return nil, gen, err
+	}
+	return r.c.Snapshot().Latency.Sub(before.Latency), gen, nil
+}
+
+// runLatency runs the connector with default settings at the latency rate
+// and checks the records with the oracle.
+func (e *env) runLatency(ctx context.Context) (LatencyRun, error) {
+	out := LatencyRun{Rate: e.cfg.LatencyRate, Seconds: e.cfg.LatencyDuration.Seconds()}
+	topic := e.topic("latency")
+	if err := e.createTopic(ctx, topic, e.cfg.Partitions); err != nil {
+		return out, err
+	}
+	cfg, err := e.connectorConfig("latency", config.Default().Batch, []string{topic})
+	if err != nil {
+		return out, err
+	}
+	r, err := e.startConnector(ctx, cfg)
+	if err != nil {
+		return out, err
+	}
+	defer r.close()
+	if err := r.waitFor(ctx, "join the group", time.Millisecond, e.cfg.PhaseTimeout,
+		func(s connector.Snapshot) bool { return s.InGroup }); err != nil {
+		return out, err
+	}
+	lat, gen, err := e.paced(ctx, r, topic, e.cfg.LatencyRate, e.cfg.LatencyDuration)
+	if err != nil {
+		return out, err
+	}
+	out.Records = int64(lat.Count())
+	out.P50Ms, out.P95Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.95))
+	out.P99Ms, out.MaxMs = msOf(lat.Quantile(0.99)), msOf(lat.Quantile(1))
+	streams, err := gen.StreamKeys(cfg.Stream.Key)
+	if err != nil {
+		return out, err
+	}
+	rep, err := gen.Verify(ctx, e.rdb, streams, cfg.Stream.ValueField, 10*time.Second)
+	if err != nil {
+		return out, err
+	}
+	out.Lost, out.Duplicated, out.OutOfOrder = rep.Lost, rep.Duplicated, rep.OutOfOrder
+	out.ReadBack.P50Ms, out.ReadBack.P99Ms = msOf(rep.Latency.Quantile(0.50)), msOf(rep.Latency.Quantile(0.99))
+	out.ReadBack.MaxMs = msOf(rep.Latency.Max())
+	if !rep.OK() {
+		return out, fmt.Errorf("bench: latency run: %s", rep.Report)
+	}
+	return out, nil
+}

@@ -1,0 +1,60 @@
+//go:build unix
+
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// cpuTime is the CPU time (user + system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// resetPeakRSS returns freed memory to the OS and resets the kernel's peak
+// RSS mark (Linux: "5" > /proc/self/clear_refs), so the next peakRSS covers
+// only what follows. It reports whether the mark could be reset.
+func resetPeakRSS() bool {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSS is the process's peak resident set size in bytes: VmHWM from
+// /proc/self/status, else getrusage's maxrss.
+func peakRSS() uint64 {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
+			if !ok {
+				continue
+			}
+			f := bytes.Fields(rest)
+			if len(f) > 0 {
+				if kb, err := strconv.ParseUint(string(f[0]), 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return uint64(ru.Maxrss)
+	}
+	return uint64(ru.Maxrss) << 10
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/bench"
+)
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	cfg := bench.DefaultConfig()
+	sc := bench.DefaultScaling()
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	brokers := fs.String("brokers", "", "Kafka seed `brokers`, comma-separated (default: an embedded broker in this process)")
+	fs.StringVar(&cfg.RedisAddr, "redis-addr", cfg.RedisAddr, "Redis `host:port` to write to")
+	fs.Int64Var(&cfg.Records, "records", cfg.Records, "records preloaded into Kafka")
+	fs.IntVar(&cfg.ValueBytes, "size", cfg.ValueBytes, "value size in `bytes`")
+	partitions := fs.Int("partitions", int(cfg.Partitions), "partitions of the backlog topic")
+	fs.IntVar(&cfg.Keys, "keys", cfg.Keys, "distinct record keys")
+	fs.DurationVar(&cfg.NaiveBudget, "naive-budget", cfg.NaiveBudget, "time the naive forwarder may drain for (it is slow)")
+	fs.IntVar(&cfg.PacedRate, "paced-rate", cfg.PacedRate, "events/s of each contender's latency phase")
+	fs.DurationVar(&cfg.PacedDuration, "paced-duration", cfg.PacedDuration, "length of each contender's latency phase")
+	fs.IntVar(&cfg.LatencyRate, "latency-rate", cfg.LatencyRate, "events/s of the latency run")
+	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", cfg.LatencyDuration, "length of the latency run (0: skip it)")
+	latencyOnly := fs.Bool("latency", false, "run only the latency run")
+	scaling := fs.Bool("scaling", false, "measure the scaling table (partitions x value sizes) instead")
+	fs.Int64Var(&sc.Records, "scaling-records", sc.Records, "records per scaling cell (capped at 100 MiB of values)")
+	fs.IntVar(&cfg.Tuned.MaxEvents, "tuned-max-events", cfg.Tuned.MaxEvents, "batch.max_events of the tuned connector")
+	fs.IntVar(&cfg.Tuned.MaxBytes, "tuned-max-bytes", cfg.Tuned.MaxBytes, "batch.max_bytes of the tuned connector")
+	fs.IntVar(&cfg.Tuned.MaxInFlight, "tuned-max-in-flight", cfg.Tuned.MaxInFlight, "batch.max_in_flight of the tuned connector")
+	fs.DurationVar(&cfg.Tuned.Timeout, "tuned-timeout", cfg.Tuned.Timeout, "batch.timeout of the tuned connector")
+	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", cfg.PhaseTimeout, "bound on each phase (a drain, a join)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain to `file`")
+	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
+	quiet := fs.Bool("q", false, "no progress lines")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *brokers != "" {
+		cfg.Brokers = strings.Split(*brokers, ",")
+	}
+	cfg.Partitions = int32(*partitions)
+	if !*quiet {
+		cfg.Log = stderr
+	}
+	if *scaling && *latencyOnly {
+		return usageError{errors.New("--scaling and --latency are separate runs; pick one")}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tables := stdout
+	if *asJSON {
+		tables = stderr
+	}
+	switch {
+	case *scaling:
+		cells, err := bench.RunScaling(ctx, cfg, sc)
+		if err != nil {
+			return benchError(err)
+		}
+		fmt.Fprintf(tables, "scaling: tuned connector (%s) vs raw sink (pipelines of 500)\n", cfgText(cfg))
+		bench.WriteScalingTable(tables, cells)
+		if *asJSON {
+			return printJSON(stdout, cells)
+		}
+		return nil
+	case *latencyOnly:
+		l, err := bench.RunLatency(ctx, cfg)
+		if err != nil {
+			return benchError(err)
+		}
+		if *asJSON {
+			return printJSON(stdout, l)
+		}
+		fmt.Fprintf(stdout, "latency: %d events/s for %.0fs with defaults: p50=%.2fms p95=%.2fms p99=%.2fms max=%.2fms lost=%d duplicated=%d out_of_order=%d\n",
+			l.Rate, l.Seconds, l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.Lost, l.Duplicated, l.OutOfOrder)
+		return nil
+	}
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return benchError(err)
+	}
+	res.WriteTable(tables)
+	if *asJSON {
+		b, err := res.JSON()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
+		return nil
+	}
+	fmt.Fprintln(stdout, res.Summary().Line())
+	return nil
+}
+
+func cfgText(cfg bench.Config) string {
+	return fmt.Sprintf("max_events=%d max_bytes=%d max_in_flight=%d", cfg.Tuned.MaxEvents, cfg.Tuned.MaxBytes, cfg.Tuned.MaxInFlight)
+}
+
+// benchError makes a bad configuration a usage error (exit 2).
+func benchError(err error) error {
+	if errors.Is(err, bench.ErrInvalidConfig) {
+		return usageError{err}
+	}
+	return err
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s\n", b)
+	return nil
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+func TestBenchCommand(t *testing.T) {
+	addr := miniredis.RunT(t).Addr()
+	quick := []string{"bench", "--redis-addr", addr, "--records", "5000", "--naive-budget", "500ms",
+		"--paced-rate", "500", "--paced-duration", "200ms", "--latency-duration", "0", "-q"}
+	line := regexp.MustCompile(`(?m)^bench: raw=\d+ naive=\d+ default=\d+ tuned=\d+ tuned/raw=[0-9.]+ tuned/naive=[0-9.]+ cpu_us_per_event=[0-9.]+ rss_mib=[0-9.]+\n\z`)
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout *regexp.Regexp
+		wantStderr string
+	}{
+		{name: "ends with the bench line", args: quick, wantCode: 0, wantStdout: line},
+		{name: "json", args: append(quick, "--json"), wantCode: 0, wantStdout: regexp.MustCompile(`^\{`)},
+		{name: "no records", args: []string{"bench", "--records", "0", "--redis-addr", addr}, wantCode: 2, wantStderr: "records must be positive"},
+		{name: "two modes", args: []string{"bench", "--scaling", "--latency"}, wantCode: 2, wantStderr: "pick one"},
+		{name: "no redis", args: []string{"bench", "--redis-addr", "127.0.0.1:1"}, wantCode: 1, wantStderr: "no redis answers at 127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != tc.wantCode {
+				t.Fatalf("exit code: got %d, want %d (stderr: %s)", code, tc.wantCode, stderr.String())
+			}
+			if tc.wantStdout != nil && !tc.wantStdout.MatchString(stdout.String()) {
+				t.Errorf("stdout: got %q, want it to match %s", stdout.String(), tc.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr: got %q, want it to contain %q", stderr.String(), tc.wantStderr)
+			}
+			if strings.Contains(strings.Join(tc.args, " "), "--json") {
+				var v map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["tuned/raw"] == nil {
+					t.Errorf("json: got %v, %v, want an object with tuned/raw", v, err)
+				}
+			}
+		})
+	}
+}
