@@ -29,7 +29,9 @@ type FieldMapping struct {
 	keyField      string
 	headersPrefix string
 	metadata      []metadataField
-	metaNames     []string
+	metaNames     []any // the metadata field names, boxed once: boxing a string allocates
+	valueName     any
+	keyName       any
 	maxEntryBytes int
 
 	// seal, when set, encrypts the value and the headers in sealHeaders,
@@ -47,6 +49,8 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 		keyField:      cfg.KeyField,
 		headersPrefix: cfg.HeadersPrefix,
 		maxEntryBytes: cfg.MaxEntryBytes,
+		valueName:     cfg.ValueField,
+		keyName:       cfg.KeyField,
 	}
 	if cfg.Format != "raw" && cfg.Format != "json" {
 		return nil, fmt.Errorf("sink: unknown stream format %q", cfg.Format)
@@ -85,13 +89,13 @@ func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record)
 	} else if m.seal != nil {
 		begin := len(scratch)
 		scratch = m.seal.AppendSeal(scratch, rec.Value, m.valueField)
-		args = append(args, m.valueField, scratch[begin:len(scratch):len(scratch)])
+		args = append(args, m.valueName, scratch[begin:len(scratch):len(scratch)])
 		args = append(args, m.keyIDPair...)
 	} else {
-		args = append(args, m.valueField, nonNil(rec.Value))
+		args = append(args, m.valueName, nonNil(rec.Value))
 	}
 	if m.keyField != "" && rec.Key != nil {
-		args = append(args, m.keyField, rec.Key)
+		args = append(args, m.keyName, rec.Key)
 	}
 	if m.headersPrefix != "" {
 		for i := range rec.Headers {

@@ -46,10 +46,11 @@ type Writer struct {
 	scratch  sync.Pool
 }
 
-// writeScratch holds the buffers one Write reuses from the last.
+// writeScratch holds the buffers one Write reuses from the last. The arena
+// holds formatted metadata that the commands point into: it is written
+// again only after the pipeline that used it has been sent.
 type writeScratch struct {
 	keyBuf []byte
-	args   []any
 	arena  []byte
 	cmds   []*redis.Cmd
 	index  []int
@@ -98,6 +99,8 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	var lastTopic string
 	lastPartition := int32(-1)
 	lastKey := ""
+	var lastKeyArg any // lastKey boxed once: boxing a string allocates
+	slab := make([]any, 0, len(recs)*(12+len(w.trim)))
 	for i, rec := range recs {
 		var stream string
 		if !w.key.PerRecord() && rec.Partition == lastPartition && rec.Topic == lastTopic {
@@ -109,21 +112,23 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 				res.Errs[i] = fmt.Errorf("%w: template %q", ErrUnresolvableKey, w.key)
 				continue
 			}
-			lastTopic, lastPartition, lastKey = rec.Topic, rec.Partition, stream
+			lastTopic, lastPartition, lastKey, lastKeyArg = rec.Topic, rec.Partition, stream, stream
 		}
 		res.Streams[i] = stream
-		args := append(sc.args[:0], "xadd", stream)
-		args = append(args, w.trim...)
-		args = append(args, "*")
+		// Every command's arguments are a window of one slab per Write
+		// (one allocation per batch, not per record); the commands own it.
+		start := len(slab)
+		slab = append(slab, "xadd", lastKeyArg)
+		slab = append(slab, w.trim...)
+		slab = append(slab, "*")
 		var err error
-		args, sc.arena, err = w.mapping.AppendFields(args, sc.arena, rec)
+		slab, sc.arena, err = w.mapping.AppendFields(slab, sc.arena, rec)
 		if err != nil {
+			slab = slab[:start]
 			res.Errs[i] = err
 			continue
 		}
-		// The command keeps its own argument slice: sc.args is reused.
-		cmd := redis.NewCmd(ctx, append([]any(nil), args...)...)
-		sc.args = args
+		cmd := redis.NewCmd(ctx, slab[start:len(slab):len(slab)]...)
 		_ = pipe.Process(ctx, cmd)
 		sc.cmds = append(sc.cmds, cmd)
 		sc.index = append(sc.index, i)
@@ -154,9 +159,8 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 // release returns sc to the pool, dropping references to the batch's data.
 // The pipeline has been sent by then, so the arena can be written again.
 func (w *Writer) release(sc *writeScratch) {
-	clear(sc.args)
 	clear(sc.cmds)
-	sc.args, sc.cmds, sc.index, sc.arena = sc.args[:0], sc.cmds[:0], sc.index[:0], sc.arena[:0]
+	sc.cmds, sc.index, sc.arena = sc.cmds[:0], sc.index[:0], sc.arena[:0]
 	w.scratch.Put(sc)
 }
 
