@@ -2,12 +2,16 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
@@ -131,10 +135,10 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 		_ = r.close()
 		return m, err
 	}
-	// Free Redis's memory before the paced phase.
-	_ = e.rdb.Unlink(ctx, stream).Err()
-
 	lat, _, err := e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)
+	// Free Redis's memory only now: freeing a large stream in the
+	// background would compete with the paced phase for CPU.
+	_ = e.rdb.Unlink(ctx, stream).Err()
 	if cerr := r.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("bench: connector: %w", cerr)
 	}
@@ -181,10 +185,20 @@ func (e *env) runLatency(ctx context.Context) (LatencyRun, error) {
 		func(s connector.Snapshot) bool { return s.InGroup }); err != nil {
 		return out, err
 	}
-	lat, gen, err := e.paced(ctx, r, topic, e.cfg.LatencyRate, e.cfg.LatencyDuration)
+	kafka, err := e.startKafkaOnly(ctx, topic)
 	if err != nil {
 		return out, err
 	}
+	lat, gen, err := e.paced(ctx, r, topic, e.cfg.LatencyRate, e.cfg.LatencyDuration)
+	if err != nil {
+		kafka.stop()
+		return out, err
+	}
+	h, err := kafka.wait(ctx, gen.Progress().Acked, e.cfg.PhaseTimeout)
+	if err != nil {
+		return out, err
+	}
+	out.KafkaOnly = quantilesOf(h)
 	out.Records = int64(lat.Count())
 	out.P50Ms, out.P95Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.95))
 	out.P99Ms, out.MaxMs = msOf(lat.Quantile(0.99)), msOf(lat.Quantile(1))
@@ -197,10 +211,67 @@ func (e *env) runLatency(ctx context.Context) (LatencyRun, error) {
 		return out, err
 	}
 	out.Lost, out.Duplicated, out.OutOfOrder = rep.Lost, rep.Duplicated, rep.OutOfOrder
-	out.ReadBack.P50Ms, out.ReadBack.P99Ms = msOf(rep.Latency.Quantile(0.50)), msOf(rep.Latency.Quantile(0.99))
-	out.ReadBack.MaxMs = msOf(rep.Latency.Max())
+	out.ReadBack = quantilesOf(&rep.Latency)
 	if !rep.OK() {
 		return out, fmt.Errorf("bench: latency run: %s", rep.Report)
 	}
 	return out, nil
+}
+
+// kafkaOnly is a plain group consumer that only records, per record, the
+// time from its Kafka timestamp to the poll that returned it.
+type kafkaOnly struct {
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+	seen   atomic.Int64
+	hist   loadgen.Histogram // the polling goroutine's until done closes
+}
+
+func (e *env) startKafkaOnly(ctx context.Context, topic string) (*kafkaOnly, error) {
+	k := &kafkaOnly{done: make(chan struct{})}
+	joined := make(chan struct{})
+	var once sync.Once
+	var err error
+	k.cl, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumerGroup(e.id+"-kafka-only"),
+		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { once.Do(func() { close(joined) }) }))
+	if err != nil {
+		return nil, fmt.Errorf("bench: kafka-only consumer: %w", err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	k.cancel = cancel
+	go func() {
+		defer close(k.done)
+		for pctx.Err() == nil {
+			fetches := k.cl.PollFetches(pctx)
+			now := time.Now()
+			fetches.EachRecord(func(r *kgo.Record) {
+				k.hist.Record(now.Sub(r.Timestamp))
+				k.seen.Add(1)
+			})
+		}
+	}()
+	select {
+	case <-joined:
+		return k, nil
+	case <-time.After(e.cfg.PhaseTimeout):
+	case <-ctx.Done():
+	}
+	k.stop()
+	return nil, errors.New("bench: kafka-only consumer did not join its group")
+}
+
+func (k *kafkaOnly) stop() {
+	k.cancel()
+	<-k.done
+	k.cl.Close()
+}
+
+// wait waits until n records were seen, stops the consumer and returns its
+// histogram.
+func (k *kafkaOnly) wait(ctx context.Context, n int64, timeout time.Duration) (*loadgen.Histogram, error) {
+	err := wait(ctx, "kafka-only consumer", 5*time.Millisecond, timeout, nil, func() bool { return k.seen.Load() >= n })
+	k.stop()
+	return &k.hist, err
 }

@@ -140,7 +140,7 @@ func (e *env) runNaive(ctx context.Context, backlog string) (Measurement, error)
 	if out.Records < e.cfg.Records {
 		out.Note = fmt.Sprintf("stopped after its %s budget: %d of %d records", e.cfg.NaiveBudget, out.Records, e.cfg.Records)
 	}
-	_ = e.rdb.Unlink(ctx, backlog+":naive").Err()
+	defer e.rdb.Unlink(ctx, backlog+":naive")
 
 	// The latency phase: only the paced topic from here on.
 	n.cl.PauseFetchTopics(backlog)

@@ -23,10 +23,10 @@ type ScalingConfig struct {
 }
 
 // DefaultScaling is the table: 1, 8, 64 partitions x 100 B, 1 KiB,
-// 10 KiB, at most 200,000 records or 100 MiB of values per cell.
+// 10 KiB, at most 500,000 records or 256 MiB of values per cell.
 func DefaultScaling() ScalingConfig {
 	return ScalingConfig{Partitions: []int32{1, 8, 64}, ValueBytes: []int{100, 1024, 10240},
-		Records: 200_000, MaxBytes: 100 << 20}
+		Records: 500_000, MaxBytes: 256 << 20}
 }
 
 // RunScaling measures the scaling table. cfg supplies Kafka, Redis, the

@@ -32,7 +32,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", cfg.LatencyDuration, "length of the latency run (0: skip it)")
 	latencyOnly := fs.Bool("latency", false, "run only the latency run")
 	scaling := fs.Bool("scaling", false, "measure the scaling table (partitions x value sizes) instead")
-	fs.Int64Var(&sc.Records, "scaling-records", sc.Records, "records per scaling cell (capped at 100 MiB of values)")
+	fs.Int64Var(&sc.Records, "scaling-records", sc.Records, "records per scaling cell (capped at 256 MiB of values)")
 	fs.IntVar(&cfg.Tuned.MaxEvents, "tuned-max-events", cfg.Tuned.MaxEvents, "batch.max_events of the tuned connector")
 	fs.IntVar(&cfg.Tuned.MaxBytes, "tuned-max-bytes", cfg.Tuned.MaxBytes, "batch.max_bytes of the tuned connector")
 	fs.IntVar(&cfg.Tuned.MaxInFlight, "tuned-max-in-flight", cfg.Tuned.MaxInFlight, "batch.max_in_flight of the tuned connector")
