@@ -33,6 +33,7 @@ Usage:
   kafka-redis-connector demo [flags]              in-process Kafka + Redis + producer + connector, with a live line
   kafka-redis-connector loadgen [flags]           produce test events at a rate; --verify REDIS checks them in Redis
   kafka-redis-connector bench [flags]             measure throughput, CPU, memory and latency against Redis
+  kafka-redis-connector decrypt [flags]           print encrypted stream entries decrypted (see docs/SECURITY.md)
   kafka-redis-connector version                   print the version
 
 Run 'kafka-redis-connector COMMAND --help' for a command's flags.
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdLoadgen(args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(args[1:], stdout, stderr)
+	case "decrypt":
+		err = cmdDecrypt(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "kafka-redis-connector %s\n", version)
 	case "help", "--help", "-h":

@@ -107,12 +107,19 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 		return err
 	}
 	defer rdb.Close()
-	w, err := sink.NewWriter(rdb, cfg.Stream)
+	wopts, err := encryptionOpts(cfg.Encryption)
+	if err != nil {
+		return err
+	}
+	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		return usageError{err}
 	}
 	kopts, err := connector.SecurityOpts(cfg.Kafka)
 	if err != nil {
+		return err
+	}
+	if err := preflight(ctx, cfg, rdb, kopts, log); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
