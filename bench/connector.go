@@ -233,7 +233,7 @@ func (e *env) startKafkaOnly(ctx context.Context, topic string) (*kafkaOnly, err
 	joined := make(chan struct{})
 	var once sync.Once
 	var err error
-	k.cl, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumerGroup(e.id+"-kafka-only"),
+	k.cl, err = kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.ConsumerGroup(e.group("kafka-only")),
 		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { once.Do(func() { close(joined) }) }))
 	if err != nil {

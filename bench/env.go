@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,6 +29,7 @@ type env struct {
 	rdb      *redis.Client
 	id       string
 	topics   []string
+	groups   []string
 	log      io.Writer
 }
 
@@ -67,6 +70,11 @@ func (e *env) close(ctx context.Context) {
 		if len(e.topics) > 0 && e.embedded == nil {
 			if err := loadgen.DeleteTopics(cctx, e.admin, e.topics...); err != nil {
 				fmt.Fprintf(e.log, "bench: cleanup: %v\n", err)
+			}
+		}
+		if len(e.groups) > 0 && e.embedded == nil {
+			if _, err := kadm.NewClient(e.admin).DeleteGroups(cctx, e.groups...); err != nil {
+				fmt.Fprintf(e.log, "bench: cleanup: delete groups: %v\n", err)
 			}
 		}
 		e.admin.Close()
@@ -171,13 +179,23 @@ func (e *env) produce(ctx context.Context, gc loadgen.Config, linger time.Durati
 	}
 }
 
+// group returns the consumer group name for a contender and remembers it
+// for cleanup.
+func (e *env) group(name string) string {
+	g := e.id + "-" + name
+	if !slices.Contains(e.groups, g) {
+		e.groups = append(e.groups, g)
+	}
+	return g
+}
+
 // connectorConfig is the connector's configuration for a contender: the
 // defaults, this run's Kafka and Redis, one group per contender, and
 // streams named "<topic>:<contender>".
 func (e *env) connectorConfig(name string, batch config.Batch, topics []string) (config.Config, error) {
 	cfg := config.Default()
 	cfg.Kafka.Brokers = e.brokers
-	cfg.Kafka.Group = e.id + "-" + name
+	cfg.Kafka.Group = e.group(name)
 	cfg.Kafka.Topics = topics
 	cfg.Kafka.ClientID = e.id
 	cfg.Redis.Addrs = []string{e.cfg.RedisAddr}
