@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -85,6 +86,15 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	cfg.Redis.Addrs = []string{addr}
 	cfg.Stream.Key = stream
 	cfg.HTTP.Listen = *httpAddr
+	if *httpAddr != "" {
+		// The endpoints are a bonus in the demo: a busy port must not stop it.
+		if ln, err := net.Listen("tcp", *httpAddr); err != nil {
+			fmt.Fprintf(stdout, "demo: %s is not free (%v); running without /stats and /metrics (try --http :8081)\n", *httpAddr, err)
+			cfg.HTTP.Listen = ""
+		} else {
+			_ = ln.Close()
+		}
+	}
 	cfg.ShutdownTimeout = 10 * time.Second
 	if outageFor > 0 {
 		// A short recovery so the breaker's whole cycle fits in the demo.
@@ -104,8 +114,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
 	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batching %d events / %s; Ctrl-C ends early\n",
 		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout)
-	if *httpAddr != "" {
-		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", *httpAddr)
+	if cfg.HTTP.Listen != "" {
+		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", cfg.HTTP.Listen)
 	}
 
 	// The connector runs until the producer is done and everything is written.
