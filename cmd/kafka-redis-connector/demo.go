@@ -112,7 +112,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
-	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batching %d events / %s; Ctrl-C ends early\n",
+	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; Ctrl-C ends early\n",
 		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout)
 	if cfg.HTTP.Listen != "" {
 		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", cfg.HTTP.Listen)
