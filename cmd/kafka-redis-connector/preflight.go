@@ -40,11 +40,15 @@ func preflight(ctx context.Context, cfg config.Config, rdb redis.UniversalClient
 	wg.Wait()
 
 	var failed []error
-	check := func(err error, section, endpoint, who string) {
+	check := func(err error, section string, addrs []string, tlsOn bool, who string) {
 		if err == nil {
 			return
 		}
+		endpoint := strings.Join(addrs, ",")
 		cause, definite := describeConnectError(err)
+		if !definite && !tlsOn && len(addrs) > 0 && speaksTLS(ctx, addrs[0]) {
+			cause, definite = "the server expects TLS (set SECTION.tls.enabled)", true
+		}
 		cause = strings.ReplaceAll(cause, "SECTION", section)
 		if !definite {
 			log.Warn("start-up check: endpoint not reachable yet; continuing", "endpoint", endpoint, "cause", cause)
@@ -52,8 +56,8 @@ func preflight(ctx context.Context, cfg config.Config, rdb redis.UniversalClient
 		}
 		failed = append(failed, fmt.Errorf("%s %s%s: %s: %w", section, endpoint, who, cause, err))
 	}
-	check(redisErr, "redis", strings.Join(cfg.Redis.Addrs, ","), redisUser(cfg.Redis))
-	check(kafkaErr, "kafka", strings.Join(cfg.Kafka.Brokers, ","), kafkaUser(cfg.Kafka.SASL))
+	check(redisErr, "redis", cfg.Redis.Addrs, cfg.Redis.TLS.Enabled, redisUser(cfg.Redis))
+	check(kafkaErr, "kafka", cfg.Kafka.Brokers, cfg.Kafka.TLS.Enabled, kafkaUser(cfg.Kafka.SASL))
 	if len(failed) > 0 {
 		return fmt.Errorf("start-up check failed: %w", errors.Join(failed...))
 	}
@@ -68,6 +72,25 @@ func pingKafka(ctx context.Context, k config.Kafka, kopts []kgo.Opt) error {
 	}
 	defer cl.Close()
 	return cl.Ping(ctx)
+}
+
+// speaksTLS reports whether addr answers a TLS handshake. It tells "TLS is
+// off but the port expects it" apart from an outage, since a plaintext
+// client to a TLS port sees only a closed connection or garbage. The probe
+// sends no data and does not verify the certificate: only whether the
+// server speaks TLS at all matters, and a handshake the server ends with an
+// alert (it wants a client certificate) proves it does.
+func speaksTLS(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a probe: nothing is sent
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		_ = conn.Close()
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "remote error"
 }
 
 func redisUser(r config.Redis) string {

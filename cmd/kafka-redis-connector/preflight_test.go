@@ -201,6 +201,8 @@ func TestPreflight(t *testing.T) {
 			[]string{"kafka " + sp.brokers[0]}},
 		{"redis wrong password", func(c *config.Config) { c.Redis.Password = "wrong-redis-pass" },
 			[]string{"redis " + sp.redisAddr, "authentication failed", "(user krc)"}},
+		{"redis without TLS", func(c *config.Config) { c.Redis.TLS = config.TLS{} },
+			[]string{"redis " + sp.redisAddr, "expects TLS (set redis.tls.enabled)"}},
 		{"redis unknown CA", func(c *config.Config) { c.Redis.TLS.CAFile = sp.rogue.File },
 			[]string{"redis " + sp.redisAddr, "unknown CA"}},
 		{"redis name mismatch", func(c *config.Config) { c.Redis.TLS.ServerName = "redis.example.com" },
