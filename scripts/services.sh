@@ -12,6 +12,7 @@
 #   scripts/services.sh redis-start   start redis-server again (loads the saved dataset)
 #   scripts/services.sh redis-kill    SIGKILL redis-server (crash): unsaved data is lost
 #   scripts/services.sh fetch         only download the Kafka jars into the cache
+#   scripts/services.sh secure-env    print the secure endpoints and credential files (KEY=VALUE)
 #   scripts/services.sh kafka-cli CLASS ARGS...   run a Kafka CLI main class on the cached jars, e.g.
 #       kafka-cli org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --list
 #
@@ -20,6 +21,13 @@
 #   KRC_RUN_DIR [/tmp/krc-services]        pids, data and logs
 #   KRC_KAFKA_VERSION [4.1.1]              org.apache.kafka:kafka_2.13 version
 #   KRC_KAFKA_PORT [9092]  KRC_KAFKA_CONTROLLER_PORT [9093]  KRC_REDIS_PORT [6379]
+#   KRC_SECURE [1]  0: no secure listeners. With 1 (needs openssl), `up` also opens
+#     Kafka SASL_SSL on KRC_KAFKA_SASL_SSL_PORT [9094]: TLS with client certificates required
+#       plus SCRAM-SHA-512 (user krc, created at format time), and
+#     Redis TLS on KRC_REDIS_TLS_PORT [6380]: client certificates required, ACL user krc
+#       with the connector's least-privilege ACL (keys it:*; see docs/SECURITY.md).
+#     A CA, certificates and random passwords are generated into $KRC_RUN_DIR/secure at `up`
+#     (removed by `down`); $KRC_RUN_DIR/secure/endpoints.env lists them for the tests.
 #   KRC_KAFKA_HEAP [-Xms256m -Xmx1g]
 #   KRC_KAFKA_START_TIMEOUT [90]  KRC_REDIS_START_TIMEOUT [30]  KRC_STOP_TIMEOUT [60]  (seconds)
 #   KRC_MAVEN_REPO [Maven's default]       passed to mvn as -Dmaven.repo.local
@@ -35,6 +43,9 @@ DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 KAFKA_PORT=${KRC_KAFKA_PORT:-9092}
 CONTROLLER_PORT=${KRC_KAFKA_CONTROLLER_PORT:-9093}
 REDIS_PORT=${KRC_REDIS_PORT:-6379}
+SECURE=${KRC_SECURE:-1}
+SASL_SSL_PORT=${KRC_KAFKA_SASL_SSL_PORT:-9094}
+REDIS_TLS_PORT=${KRC_REDIS_TLS_PORT:-6380}
 KAFKA_HEAP=${KRC_KAFKA_HEAP:--Xms256m -Xmx1g}
 KAFKA_START_TIMEOUT=${KRC_KAFKA_START_TIMEOUT:-90}
 REDIS_START_TIMEOUT=${KRC_REDIS_START_TIMEOUT:-30}
@@ -55,6 +66,8 @@ REDIS_DIR=$RUN_DIR/redis
 REDIS_PID=$RUN_DIR/redis.pid
 REDIS_LOG=$RUN_DIR/redis.log
 REDIS_EXTERNAL=$RUN_DIR/redis.external
+SECURE_DIR=$RUN_DIR/secure
+SECURE_USER=krc
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -178,6 +191,141 @@ take_lock() {
   fi
 }
 
+# ---------------------------------------------------------------- secure listeners
+
+# secure_ready: the secure listeners are wanted and their material exists (generating it once).
+# Never fatal: without openssl, or when generation fails, the plain listeners run alone.
+secure_ready() {
+  [[ $SECURE == 1 ]] || return 1
+  [[ -f $SECURE_DIR/.complete ]] && return 0
+  if ! command -v openssl >/dev/null 2>&1; then
+    log "warning: openssl not found: no Kafka SASL_SSL / Redis TLS listeners (Debian: apt-get install openssl)"
+    return 1
+  fi
+  if ! (gen_secure_material) >"$RUN_DIR/secure-gen.log" 2>&1; then
+    log "warning: generating the TLS material failed (see $RUN_DIR/secure-gen.log): plain listeners only"
+    rm -rf "$SECURE_DIR"
+    return 1
+  fi
+  log "TLS material and passwords generated in $SECURE_DIR"
+}
+
+# gen_secure_material: a throw-away CA (30 days), one server certificate for 127.0.0.1 and
+# localhost (Kafka and Redis), a client certificate (CN=krc), a PKCS#12 keystore for the broker,
+# random passwords, and the Redis ACL file. Runs in a subshell (set -e applies).
+gen_secure_material() {
+  set -euo pipefail
+  umask 077
+  rm -rf "$SECURE_DIR"
+  mkdir -p "$SECURE_DIR"
+  cd "$SECURE_DIR"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 -new "${ec[@]}" -keyout ca-key.pem -out ca.pem -days 30 \
+    -subj "/CN=kafka-redis-connector test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+  printf 'subjectAltName=DNS:localhost,IP:%s\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n' "$HOST" >server.ext
+  openssl req -new "${ec[@]}" -keyout server-key.pem -out server.csr -subj "/CN=localhost"
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 -extfile server.ext -out server.pem
+  printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >client.ext
+  openssl req -new "${ec[@]}" -keyout client-key.pem -out client.csr -subj "/CN=$SECURE_USER"
+  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 30 -extfile client.ext -out client.pem
+  openssl rand -hex 24 >keystore.password
+  openssl pkcs12 -export -in server.pem -inkey server-key.pem -certfile ca.pem -name kafka \
+    -out kafka-server.p12 -passout "file:keystore.password"
+  openssl pkcs12 -export -in client.pem -inkey client-key.pem -certfile ca.pem -name krc \
+    -out client.p12 -passout "file:keystore.password"
+  openssl rand -hex 16 >kafka-krc.password
+  openssl rand -hex 16 >redis-krc.password
+  # For the Kafka CLI tools: kafka-cli CLASS --bootstrap-server HOST:PORT --command-config this
+  cat >kafka-client.properties <<EOF
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="$SECURE_USER" password="$(<kafka-krc.password)";
+ssl.truststore.type=PEM
+ssl.truststore.location=$SECURE_DIR/ca.pem
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$SECURE_DIR/client.p12
+ssl.keystore.password=$(<keystore.password)
+EOF
+  local hash
+  hash=$(tr -d '\n' <redis-krc.password | openssl dgst -sha256 -r | cut -d' ' -f1)
+  # The default user keeps the plain port open as before; krc gets only what the connector
+  # uses (AUTH and HELLO need no permission): XADD to its keys, and PING.
+  cat >users.acl <<EOF
+user default on nopass sanitize-payload ~* &* +@all
+user $SECURE_USER on #$hash resetchannels ~it:* -@all +xadd +ping
+EOF
+  rm -f server.csr client.csr server.ext client.ext ca.srl
+  chmod 0444 ca.pem server.pem client.pem
+  touch .complete
+}
+
+# write_secure_env: the secure endpoints and files, for the integration tests and for people.
+write_secure_env() {
+  cat >"$SECURE_DIR/endpoints.env" <<EOF
+KAFKA_SASL_SSL_BROKERS=$HOST:$SASL_SSL_PORT
+KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+KAFKA_SASL_USERNAME=$SECURE_USER
+KAFKA_SASL_PASSWORD_FILE=$SECURE_DIR/kafka-krc.password
+REDIS_TLS_ADDR=$HOST:$REDIS_TLS_PORT
+REDIS_ACL_USERNAME=$SECURE_USER
+REDIS_ACL_PASSWORD_FILE=$SECURE_DIR/redis-krc.password
+REDIS_ACL_KEYS=it:*
+TLS_CA_FILE=$SECURE_DIR/ca.pem
+TLS_CLIENT_CERT_FILE=$SECURE_DIR/client.pem
+TLS_CLIENT_KEY_FILE=$SECURE_DIR/client-key.pem
+KAFKA_CLIENT_PROPERTIES=$SECURE_DIR/kafka-client.properties
+EOF
+}
+
+# kafka_secure_ok: a SCRAM-SHA-512 client with the client certificate lists topics on SASL_SSL
+# (Kafka's own client: Debian's kcat 1.7 / librdkafka 2.0 fails SCRAM-SHA-512 against this broker).
+kafka_secure_ok() {
+  port_open "$HOST" "$SASL_SSL_PORT" || return 1
+  timeout 30 "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$KAFKA_HOME/log4j2-tools.properties" -cp "$KAFKA_LIBS/*" \
+    org.apache.kafka.tools.TopicCommand --bootstrap-server "$HOST:$SASL_SSL_PORT" \
+    --command-config "$SECURE_DIR/kafka-client.properties" --list >/dev/null 2>&1
+}
+
+# ensure_kafka_scram_user: storage formatted before the secure listener existed lacks the user;
+# create it through the plaintext listener (idempotent).
+ensure_kafka_scram_user() {
+  [[ -f $KAFKA_DATA/.krc-scram-user ]] && return 0
+  log "creating the SCRAM-SHA-512 user $SECURE_USER on the running broker"
+  kafka_tool kafka.admin.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" --alter \
+    --add-config "SCRAM-SHA-512=[password=$(<"$SECURE_DIR/kafka-krc.password")]" \
+    --entity-type users --entity-name "$SECURE_USER" >/dev/null
+  touch "$KAFKA_DATA/.krc-scram-user"
+}
+
+# secure_up: after both services are up, check the secure listeners end to end and write
+# endpoints.env; a missing listener (e.g. a broker started by an older script) is a warning.
+secure_up() {
+  rm -f "$SECURE_DIR/endpoints.env"
+  secure_ready || return 0
+  if kafka_pid >/dev/null && grep -q '^listener.name.sasl_ssl' "$KAFKA_PROPS" 2>/dev/null; then
+    ensure_kafka_scram_user || { log "warning: could not create the SCRAM user"; return 0; }
+  fi
+  local i ok=0
+  for ((i = 0; i < 5; i++)); do
+    if kafka_secure_ok; then ok=1; break; fi
+    sleep 2
+  done
+  if ((ok == 0)); then
+    log "warning: no Kafka SASL_SSL listener answers on $HOST:$SASL_SSL_PORT (a broker started without it? run down, then up)"
+    return 0
+  fi
+  if [[ $(redis-cli -h "$HOST" -p "$REDIS_TLS_PORT" --tls --cacert "$SECURE_DIR/ca.pem" \
+    --cert "$SECURE_DIR/client.pem" --key "$SECURE_DIR/client-key.pem" \
+    --user "$SECURE_USER" --pass "$(<"$SECURE_DIR/redis-krc.password")" --no-auth-warning ping 2>/dev/null) != PONG ]]; then
+    log "warning: no Redis TLS port with user $SECURE_USER answers on $HOST:$REDIS_TLS_PORT (a redis-server started without it? run down, then up)"
+    return 0
+  fi
+  write_secure_env
+  log "secure listeners ready: Kafka SASL_SSL $HOST:$SASL_SSL_PORT, Redis TLS $HOST:$REDIS_TLS_PORT ($SECURE_DIR/endpoints.env)"
+}
+
 # ---------------------------------------------------------------- Kafka
 
 # need_tools: java always, mvn only while the jars are not cached; names every missing tool.
@@ -256,16 +404,23 @@ kafka_tool() {
 
 write_kafka_config() {
   mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
+  local listeners="PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
+  local advertised="PLAINTEXT://$HOST:$KAFKA_PORT" protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  if secure_ready; then
+    listeners+=",SASL_SSL://$HOST:$SASL_SSL_PORT"
+    advertised+=",SASL_SSL://$HOST:$SASL_SSL_PORT"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat >"$KAFKA_PROPS" <<EOF
 # generated by scripts/services.sh: single-node KRaft, combined broker + controller
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listeners=$listeners
+advertised.listeners=$advertised
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$KAFKA_DATA
 auto.create.topics.enable=true
 num.partitions=1
@@ -281,6 +436,19 @@ group.initial.rebalance.delay.ms=0
 delete.topic.enable=true
 log.retention.hours=24
 EOF
+  if secure_ready; then
+    cat >>"$KAFKA_PROPS" <<EOF
+# SASL_SSL: TLS with client certificates required, then SCRAM-SHA-512
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.client.auth=required
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$SECURE_DIR/kafka-server.p12
+listener.name.sasl_ssl.ssl.keystore.password=$(<"$SECURE_DIR/keystore.password")
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$SECURE_DIR/ca.pem
+EOF
+  fi
   cat >"$KAFKA_DIR/log4j2.properties" <<'EOF'
 status = warn
 appender.server.type = RollingFile
@@ -309,10 +477,15 @@ format_kafka() {
   id=$(kafka_tool kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   [[ -n $id ]] || die "kafka.tools.StorageTool random-uuid failed"
   log "formatting Kafka storage $KAFKA_DATA (cluster id $id)"
-  if ! kafka_tool kafka.tools.StorageTool format -t "$id" -c "$KAFKA_PROPS" --ignore-formatted >"$KAFKA_LOGS/format.log" 2>&1; then
+  local scram=()
+  if secure_ready; then
+    scram=(--add-scram "SCRAM-SHA-512=[name=$SECURE_USER,password=$(<"$SECURE_DIR/kafka-krc.password")]")
+  fi
+  if ! kafka_tool kafka.tools.StorageTool format -t "$id" -c "$KAFKA_PROPS" --ignore-formatted "${scram[@]}" >"$KAFKA_LOGS/format.log" 2>&1; then
     cat "$KAFKA_LOGS/format.log" >&2
     die "kafka.tools.StorageTool format failed"
   fi
+  ((${#scram[@]} == 0)) || touch "$KAFKA_DATA/.krc-scram-user"
 }
 
 # kafka_metadata_ok: a real metadata request answered by the broker.
@@ -417,8 +590,17 @@ redis_start() {
   log "starting redis-server on $HOST:$REDIS_PORT"
   # No periodic persistence (--save "", no AOF); the dataset is written only by redis-stop's
   # SHUTDOWN SAVE into $REDIS_DIR, so a redis-stop/redis-start cycle keeps the data.
+  local tls=()
+  if secure_ready; then
+    # TLS port with client certificates required, and the ACL users (default stays open on
+    # the plain port, as before).
+    tls=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$SECURE_DIR/server.pem"
+      --tls-key-file "$SECURE_DIR/server-key.pem" --tls-ca-cert-file "$SECURE_DIR/ca.pem"
+      --tls-auth-clients yes --aclfile "$SECURE_DIR/users.acl")
+    log "redis-server TLS port $HOST:$REDIS_TLS_PORT, ACL users from $SECURE_DIR/users.acl"
+  fi
   setsid redis-server --port "$REDIS_PORT" --bind "$HOST" --save "" --appendonly no \
-    --daemonize no --dir "$REDIS_DIR" --dbfilename dump.rdb --logfile "" \
+    --daemonize no --dir "$REDIS_DIR" --dbfilename dump.rdb --logfile "" "${tls[@]}" \
     </dev/null >>"$REDIS_LOG" 2>&1 9>&- &
   echo $! >"$REDIS_PID"
   local deadline=$((SECONDS + REDIS_START_TIMEOUT))
@@ -483,6 +665,9 @@ print_status() {
   else
     echo "redis: not running"
   fi
+  if [[ -f $SECURE_DIR/endpoints.env ]]; then
+    echo "secure: kafka SASL_SSL $HOST:$SASL_SSL_PORT, redis TLS $HOST:$REDIS_TLS_PORT ($SECURE_DIR/endpoints.env)"
+  fi
   echo "logs:  $KAFKA_LOGS/server.log $KAFKA_OUT $REDIS_LOG"
   echo "run dir: $RUN_DIR   jar cache: $KAFKA_HOME"
 }
@@ -497,6 +682,7 @@ cmd_up() {
   redis_pid >/dev/null || rm -f "$REDIS_LOG"
   kafka_start
   redis_start
+  secure_up
   print_status
 }
 
@@ -504,7 +690,7 @@ cmd_down() {
   take_lock
   kafka_stop TERM
   redis_stop nosave
-  rm -rf "$KAFKA_DATA" "$REDIS_DIR"
+  rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SECURE_DIR"
   rm -f "$KAFKA_EXTERNAL" "$REDIS_EXTERNAL"
   log "down: Kafka data removed; logs kept in $KAFKA_LOGS and $REDIS_LOG"
 }
@@ -514,6 +700,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) print_status ;;
 fetch) need_tools; fetch_kafka; echo "$KAFKA_LIBS" ;;
+secure-env) [[ -f $SECURE_DIR/endpoints.env ]] || die "no secure listeners (run up with openssl installed)"; cat "$SECURE_DIR/endpoints.env" ;;
 kafka-cli) shift; [[ $# -ge 1 ]] || die "usage: kafka-cli MAINCLASS [ARGS...]"; need_tools; fetch_kafka; kafka_tool "$@" ;;
 kafka-start) take_lock; kafka_start ;;
 kafka-stop) take_lock; kafka_stop TERM ;;
@@ -522,7 +709,7 @@ redis-start) take_lock; redis_start ;;
 redis-stop) take_lock; redis_stop save ;;
 redis-kill) take_lock; redis_stop kill ;;
 *)
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac
