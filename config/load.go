@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
@@ -109,7 +110,11 @@ func (ks keySet) decode(flat map[string]any, origin map[string]string, cfg *Conf
 				if name := origin[key]; name != "" {
 					reason += " (from " + name + ")"
 				}
-				errs = append(errs, &FieldError{Key: key, Value: display(v), Reason: reason})
+				shown := display(v)
+				if secretKeys[key] {
+					shown = redactedText
+				}
+				errs = append(errs, &FieldError{Key: key, Value: shown, Reason: reason})
 				continue
 			}
 			target.FieldByIndex(l.index).Set(rv)
@@ -123,6 +128,9 @@ func (ks keySet) decode(flat map[string]any, origin map[string]string, cfg *Conf
 			continue
 		}
 		prefix, leafGivenMap := ks.unknownPrefix(key)
+		if prefix == "" {
+			prefix = key // a YAML key with an empty path segment, such as ".x"
+		}
 		if reported[prefix] {
 			continue
 		}
@@ -140,8 +148,13 @@ func (ks keySet) decode(flat map[string]any, origin map[string]string, cfg *Conf
 	return errs
 }
 
+// secretKeys are the keys whose values Redacted hides; a FieldError shows
+// them as [redacted] too.
+var secretKeys = map[string]bool{"redis.password": true, "kafka.sasl.password": true}
+
 // convert turns a YAML, environment or default value into t, or says why
-// it cannot.
+// it cannot. Strings must be UTF-8, as YAML requires, so that an
+// environment value can be rendered back.
 func convert(v any, t reflect.Type) (reflect.Value, string) {
 	out := reflect.New(t).Elem()
 	if v == nil {
@@ -158,6 +171,9 @@ func convert(v any, t reflect.Type) (reflect.Value, string) {
 		s, ok := scalarString(v)
 		if !ok {
 			return out, typeReason(t)
+		}
+		if !utf8.ValidString(s) {
+			return out, "must be valid UTF-8 text"
 		}
 		out.SetString(s)
 	case t.Kind() == reflect.Bool:
@@ -198,6 +214,11 @@ func convert(v any, t reflect.Type) (reflect.Value, string) {
 		list, ok := toStrings(v)
 		if !ok {
 			return out, typeReason(t)
+		}
+		for _, item := range list {
+			if !utf8.ValidString(item) {
+				return out, "must be valid UTF-8 text"
+			}
 		}
 		out.Set(reflect.ValueOf(list))
 	default:
