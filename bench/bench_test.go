@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ func quick(t *testing.T) bench.Config {
 	cfg.RedisAddr = miniredis.RunT(t).Addr()
 	cfg.Records = 20_000
 	cfg.NaiveBudget = time.Second
+	cfg.Rounds = 1
 	cfg.PacedRate = 500
 	cfg.PacedDuration = 300 * time.Millisecond
 	cfg.LatencyRate = 500
@@ -33,6 +35,7 @@ var benchLine = regexp.MustCompile(`^bench: raw=(\d+) naive=(\d+) default=(\d+) 
 
 func TestRunEndToEnd(t *testing.T) {
 	cfg := quick(t)
+	cfg.Rounds = 2
 	res, err := bench.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("run: %v", err)
@@ -59,6 +62,9 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 		if r.LatencyP99Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms {
 			t.Errorf("%s: latency p50 %.2fms p99 %.2fms, want 0 < p50 <= p99", want, r.LatencyP50Ms, r.LatencyP99Ms)
+		}
+		if len(r.Rounds) != 2 || max(r.Rounds[0], r.Rounds[1]) != math.Round(r.EventsPerSec) {
+			t.Errorf("%s: rounds %v, want 2 with the best reported (%.0f)", want, r.Rounds, r.EventsPerSec)
 		}
 	}
 	l := res.Latency

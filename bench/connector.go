@@ -111,13 +111,19 @@ func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, va
 }
 
 // runConnector measures the connector with the given batch settings on the
-// backlog, then its end-to-end latency at the paced rate.
-func (e *env) runConnector(ctx context.Context, name string, batch config.Batch, backlog, profile string) (Measurement, error) {
+// backlog; in the first round also its end-to-end latency at the paced
+// rate.
+func (e *env) runConnector(ctx context.Context, name string, batch config.Batch, backlog, profile string, round int) (Measurement, error) {
+	inst := instance(name, round)
+	topics := []string{backlog}
 	paced := e.topic("paced-" + name)
-	if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
-		return Measurement{}, err
+	if round == 1 {
+		if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
+			return Measurement{}, err
+		}
+		topics = append(topics, paced)
 	}
-	cfg, err := e.connectorConfig(name, batch, []string{backlog, paced})
+	cfg, err := e.connectorConfig(inst, batch, topics)
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -126,23 +132,22 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 		return m, err
 	}
 	m.Name = name
-	stream := backlog + ":" + name
+	stream := backlog + ":" + inst
 	n, err := e.rdb.XLen(ctx, stream).Result()
 	if err == nil && n != e.cfg.Records {
 		err = fmt.Errorf("bench: stream %s holds %d entries, want %d", stream, n, e.cfg.Records)
 	}
-	if err != nil {
-		_ = r.close()
-		return m, err
+	if err == nil && round == 1 {
+		var lat connector.LatencyCounts
+		lat, _, err = e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)
+		m.LatencyP50Ms, m.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
 	}
-	lat, _, err := e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)
 	// Free Redis's memory only now: freeing a large stream in the
 	// background would compete with the paced phase for CPU.
 	_ = e.rdb.Unlink(ctx, stream).Err()
 	if cerr := r.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("bench: connector: %w", cerr)
 	}
-	m.LatencyP50Ms, m.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
 	return m, err
 }
 

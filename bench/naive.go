@@ -103,13 +103,19 @@ func (n *naiveForwarder) forward(ctx context.Context, suffix string, stop func()
 }
 
 // runNaive measures the naive forwarder on the backlog for at most the
-// naive budget, then its end-to-end latency at the paced rate.
-func (e *env) runNaive(ctx context.Context, backlog string) (Measurement, error) {
+// naive budget; in the first round also its end-to-end latency at the
+// paced rate.
+func (e *env) runNaive(ctx context.Context, backlog string, round int) (Measurement, error) {
+	inst := instance("naive", round)
+	topics := []string{backlog}
 	paced := e.topic("paced-naive")
-	if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
-		return Measurement{}, err
+	if round == 1 {
+		if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
+			return Measurement{}, err
+		}
+		topics = append(topics, paced)
 	}
-	n, err := e.newNaive("naive", []string{backlog, paced})
+	n, err := e.newNaive(inst, topics)
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -123,7 +129,7 @@ func (e *env) runNaive(ctx context.Context, backlog string) (Measurement, error)
 	var target = e.cfg.Records
 	done := make(chan error, 1)
 	go func() {
-		done <- n.forward(fctx, ":naive", func() bool {
+		done <- n.forward(fctx, ":"+inst, func() bool {
 			end := budgetEnd.Load()
 			return n.written.Load() >= target || (end != 0 && time.Now().UnixNano() >= end)
 		})
@@ -140,7 +146,10 @@ func (e *env) runNaive(ctx context.Context, backlog string) (Measurement, error)
 	if out.Records < e.cfg.Records {
 		out.Note = fmt.Sprintf("stopped after its %s budget: %d of %d records", e.cfg.NaiveBudget, out.Records, e.cfg.Records)
 	}
-	defer e.rdb.Unlink(ctx, backlog+":naive")
+	defer e.rdb.Unlink(ctx, backlog+":"+inst)
+	if round > 1 {
+		return out, nil
+	}
 
 	// The latency phase: only the paced topic from here on.
 	n.cl.PauseFetchTopics(backlog)
@@ -149,7 +158,7 @@ func (e *env) runNaive(ctx context.Context, backlog string) (Measurement, error)
 	var want atomic.Int64
 	want.Store(-1)
 	go func() {
-		done <- n.forward(fctx, ":naive", func() bool {
+		done <- n.forward(fctx, ":"+inst, func() bool {
 			w := want.Load()
 			return w >= 0 && n.written.Load()-base >= w
 		})

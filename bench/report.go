@@ -25,6 +25,9 @@ type Measurement struct {
 	LatencyP50Ms float64 `json:"latency_p50_ms"`
 	LatencyP99Ms float64 `json:"latency_p99_ms"`
 	Note         string  `json:"note,omitempty"`
+	// Rounds has the events/s of every round; the figures above are the
+	// best round's.
+	Rounds []float64 `json:"rounds_events_per_second,omitempty"`
 }
 
 // meter measures CPU time, wall time and peak RSS from its start.
@@ -186,10 +189,10 @@ func (r Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "tuned: %s; latency columns: end to end at %d events/s (raw: one pipeline's round trip)\n",
 		r.Tuned, r.PacedRate)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trecords\tevents/s\tMB/s\tCPU µs/event\tpeak RSS MiB\tp50 ms\tp99 ms\t")
+	fmt.Fprintln(tw, "run\trecords\tevents/s\tMB/s\tCPU µs/event\tpeak RSS MiB\tp50 ms\tp99 ms\tevents/s by round\t")
 	for _, m := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t\n", m.Name, m.Records, m.EventsPerSec,
-			m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%s\t\n", m.Name, m.Records, m.EventsPerSec,
+			m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms, roundsText(m.Rounds))
 	}
 	_ = tw.Flush()
 	for _, m := range r.Runs {
@@ -229,6 +232,14 @@ func WriteScalingTable(w io.Writer, cells []ScalingCell) {
 			c.Records, c.RawEPS, c.EventsPerSec, ratio(c.EventsPerSec, c.RawEPS), c.MBPerSec, c.CPUUsPerEvent, c.PeakRSSMiB)
 	}
 	io.WriteString(w, b.String())
+}
+
+func roundsText(r []float64) string {
+	parts := make([]string, len(r))
+	for i, v := range r {
+		parts[i] = fmt.Sprintf("%.0f", v)
+	}
+	return strings.Join(parts, " ")
 }
 
 func sizeText(n int) string {

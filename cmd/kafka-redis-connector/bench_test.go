@@ -12,7 +12,7 @@ import (
 
 func TestBenchCommand(t *testing.T) {
 	addr := miniredis.RunT(t).Addr()
-	quick := []string{"bench", "--redis-addr", addr, "--records", "5000", "--naive-budget", "500ms",
+	quick := []string{"bench", "--redis-addr", addr, "--records", "5000", "--rounds", "1", "--naive-budget", "500ms",
 		"--paced-rate", "500", "--paced-duration", "200ms", "--latency-duration", "0", "-q"}
 	line := regexp.MustCompile(`(?m)^bench: raw=\d+ naive=\d+ default=\d+ tuned=\d+ tuned/raw=[0-9.]+ tuned/naive=[0-9.]+ cpu_us_per_event=[0-9.]+ rss_mib=[0-9.]+\n\z`)
 	for _, tc := range []struct {
