@@ -17,6 +17,18 @@ test:
 test-integration:
 	$(GO) test -tags integration -count=1 -v -timeout 40m ./testcontainers/...
 
+## fuzz: every Fuzz target in a *_fuzz_test.go file, FUZZTIME each (default 10s). A failing input
+## is written to that package's testdata/fuzz/ and, once committed, runs in `make test` as a regression case.
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz:
+	@set -e; for f in $$(find . -name '*_fuzz_test.go' -not -path './.git/*' | sort); do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "=== fuzz $$(dirname "$$f") $$name for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$(dirname "$$f")"; \
+		done; \
+	done
+
 ## services-up / services-down: a local Apache Kafka (KRaft) and redis-server on 127.0.0.1.
 services-up:
 	bash scripts/services.sh up
