@@ -43,8 +43,10 @@ type Config struct {
 	Tuned config.Batch
 	// PhaseTimeout bounds each wait (a drain, a join).
 	PhaseTimeout time.Duration
-	// CPUProfile, if set, receives a CPU profile of the tuned drain.
-	CPUProfile string
+	// CPUProfile, if set, receives a CPU profile of the tuned drain (first
+	// round); HeapProfile a heap profile when it is half done.
+	CPUProfile  string
+	HeapProfile string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -134,14 +136,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}{
 		{"naive", func(round int) (Measurement, error) { return e.runNaive(ctx, backlog, round) }},
 		{"default", func(round int) (Measurement, error) {
-			return e.runConnector(ctx, "default", config.Default().Batch, backlog, "", round)
+			return e.runConnector(ctx, "default", config.Default().Batch, backlog, profiles{}, round)
 		}},
 		{"tuned", func(round int) (Measurement, error) {
-			profile := ""
+			var prof profiles
 			if round == 1 {
-				profile = cfg.CPUProfile
+				prof = profiles{cpu: cfg.CPUProfile, heap: cfg.HeapProfile}
 			}
-			return e.runConnector(ctx, "tuned", cfg.Tuned, backlog, profile, round)
+			return e.runConnector(ctx, "tuned", cfg.Tuned, backlog, prof, round)
 		}},
 		{"raw", func(round int) (Measurement, error) { return e.runRaw(ctx, backlog) }},
 	}

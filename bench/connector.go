@@ -76,7 +76,11 @@ func (r *connRun) close() error {
 // drainConnector starts a connector on topics and measures it while it
 // writes the first n records: from joining the group until n are written.
 // The returned connector keeps running; close it.
-func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, valueBytes int, profile string) (*connRun, Measurement, error) {
+// profiles names the files that receive profiles of a drain ("" for none):
+// CPU over the whole drain, heap when half the records are written.
+type profiles struct{ cpu, heap string }
+
+func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, valueBytes int, prof profiles) (*connRun, Measurement, error) {
 	m := startMeter()
 	r, err := e.startConnector(ctx, cfg)
 	if err != nil {
@@ -91,8 +95,8 @@ func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, va
 		func(s connector.Snapshot) bool { return s.InGroup }); err != nil {
 		return fail(err)
 	}
-	if profile != "" {
-		f, err := os.Create(profile)
+	if prof.cpu != "" {
+		f, err := os.Create(prof.cpu)
 		if err != nil {
 			return fail(fmt.Errorf("bench: cpu profile: %w", err))
 		}
@@ -103,6 +107,15 @@ func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, va
 		defer pprof.StopCPUProfile()
 	}
 	m.restart()
+	if prof.heap != "" {
+		if err := r.waitFor(ctx, "drain half the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout,
+			func(s connector.Snapshot) bool { return s.Written >= uint64(n/2) }); err != nil {
+			return fail(err)
+		}
+		if err := writeHeapProfile(prof.heap); err != nil {
+			return fail(err)
+		}
+	}
 	if err := r.waitFor(ctx, "drain the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout,
 		func(s connector.Snapshot) bool { return s.Written >= uint64(n) }); err != nil {
 		return fail(err)
@@ -110,10 +123,22 @@ func (e *env) drainConnector(ctx context.Context, cfg config.Config, n int64, va
 	return r, m.stop(cfg.Kafka.Group, n, valueBytes), nil
 }
 
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("bench: heap profile: %w", err)
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("bench: heap profile: %w", err)
+	}
+	return f.Close()
+}
+
 // runConnector measures the connector with the given batch settings on the
 // backlog; in the first round also its end-to-end latency at the paced
 // rate.
-func (e *env) runConnector(ctx context.Context, name string, batch config.Batch, backlog, profile string, round int) (Measurement, error) {
+func (e *env) runConnector(ctx context.Context, name string, batch config.Batch, backlog string, prof profiles, round int) (Measurement, error) {
 	inst := instance(name, round)
 	topics := []string{backlog}
 	paced := e.topic("paced-" + name)
@@ -127,7 +152,7 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 	if err != nil {
 		return Measurement{}, err
 	}
-	r, m, err := e.drainConnector(ctx, cfg, e.cfg.Records, e.cfg.ValueBytes, profile)
+	r, m, err := e.drainConnector(ctx, cfg, e.cfg.Records, e.cfg.ValueBytes, prof)
 	if err != nil {
 		return m, err
 	}

@@ -20,6 +20,9 @@ type Measurement struct {
 	MBPerSec      float64 `json:"mb_per_second"` // value bytes only
 	CPUUsPerEvent float64 `json:"cpu_us_per_event"`
 	PeakRSSMiB    float64 `json:"peak_rss_mib"`
+	// StartRSSMiB is the process's RSS when the measurement began (the
+	// bench's own clients and the Go runtime), part of PeakRSSMiB.
+	StartRSSMiB float64 `json:"start_rss_mib"`
 	// LatencyP50Ms and LatencyP99Ms are end to end at the paced rate (see
 	// Result.PacedRate), or a pipeline's round trip for the raw sink.
 	LatencyP50Ms float64 `json:"latency_p50_ms"`
@@ -35,12 +38,13 @@ type meter struct {
 	start    time.Time
 	cpu      time.Duration
 	rssReset bool
+	startRSS uint64
 }
 
 // startMeter resets the peak RSS mark and starts the clocks.
 func startMeter() meter {
 	reset := resetPeakRSS()
-	return meter{start: time.Now(), cpu: cpuTime(), rssReset: reset}
+	return meter{start: time.Now(), cpu: cpuTime(), rssReset: reset, startRSS: peakRSS()}
 }
 
 // restart starts the clocks again, keeping the peak RSS mark.
@@ -52,7 +56,8 @@ func (m *meter) restart() {
 func (m meter) stop(name string, records int64, valueBytes int) Measurement {
 	el := time.Since(m.start)
 	cpu := cpuTime() - m.cpu
-	out := Measurement{Name: name, Records: records, Seconds: el.Seconds(), PeakRSSMiB: float64(peakRSS()) / (1 << 20)}
+	out := Measurement{Name: name, Records: records, Seconds: el.Seconds(), PeakRSSMiB: float64(peakRSS()) / (1 << 20),
+		StartRSSMiB: float64(m.startRSS) / (1 << 20)}
 	if el > 0 {
 		out.EventsPerSec = float64(records) / el.Seconds()
 		out.MBPerSec = float64(records) * float64(valueBytes) / el.Seconds() / 1e6
@@ -189,10 +194,10 @@ func (r Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "tuned: %s; latency columns: end to end at %d events/s (raw: one pipeline's round trip)\n",
 		r.Tuned, r.PacedRate)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trecords\tevents/s\tMB/s\tCPU µs/event\tpeak RSS MiB\tp50 ms\tp99 ms\tevents/s by round\t")
+	fmt.Fprintln(tw, "run\trecords\tevents/s\tMB/s\tCPU µs/event\tpeak RSS MiB\t(at start)\tp50 ms\tp99 ms\tevents/s by round\t")
 	for _, m := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%s\t\n", m.Name, m.Records, m.EventsPerSec,
-			m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms, roundsText(m.Rounds))
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t\n", m.Name, m.Records, m.EventsPerSec,
+			m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.StartRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms, roundsText(m.Rounds))
 	}
 	_ = tw.Flush()
 	for _, m := range r.Runs {

@@ -70,7 +70,7 @@ func (e *env) scalingCell(ctx context.Context, partitions int32, size int, n int
 		return cell, err
 	}
 	cfg.Stream.MaxEntryBytes = max(cfg.Stream.MaxEntryBytes, 2*size)
-	r, m, err := e.drainConnector(ctx, cfg, n, size, "")
+	r, m, err := e.drainConnector(ctx, cfg, n, size, profiles{})
 	if err != nil {
 		return cell, err
 	}

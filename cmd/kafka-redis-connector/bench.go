@@ -39,7 +39,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Tuned.MaxInFlight, "tuned-max-in-flight", cfg.Tuned.MaxInFlight, "batch.max_in_flight of the tuned connector")
 	fs.DurationVar(&cfg.Tuned.Timeout, "tuned-timeout", cfg.Tuned.Timeout, "batch.timeout of the tuned connector")
 	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", cfg.PhaseTimeout, "bound on each phase (a drain, a join)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain to `file`")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain (first round) to `file`")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := parseFlags(fs, args, stderr); err != nil {
