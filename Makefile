@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration services-up services-down lint demo bench
+.PHONY: build test test-integration test-faults services-up services-down lint demo bench
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
@@ -28,6 +28,11 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$$(dirname "$$f")"; \
 		done; \
 	done
+
+## test-faults: the full fault suite (docs/RELIABILITY.md): minute-long Redis outages, latency,
+## resets, kills, poison records, 10 connector crashes in 500,000 records. About 12 minutes.
+test-faults:
+	KRC_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault' ./testcontainers/...
 
 ## services-up / services-down: a local Apache Kafka (KRaft) and redis-server on 127.0.0.1.
 services-up:
