@@ -30,7 +30,7 @@ fuzz:
 	done
 
 ## test-faults: the full fault suite (docs/RELIABILITY.md): minute-long Redis outages, latency,
-## resets, kills, poison records, 10 connector crashes in 500,000 records. About 12 minutes.
+## resets, kills, poison records, 10 connector crashes in 500,000 records. About 9 minutes.
 test-faults:
 	KRC_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault' ./testcontainers/...
 
