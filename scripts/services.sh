@@ -17,39 +17,39 @@
 #       kafka-cli org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --list
 #
 # Environment knobs (defaults in brackets):
-#   KRC_CACHE_DIR [${XDG_CACHE_HOME:-$HOME/.cache}/kafka-redis-connector]  jar cache, outside the repo
-#   KRC_RUN_DIR [/tmp/krc-services]        pids, data and logs
-#   KRC_KAFKA_VERSION [4.1.1]              org.apache.kafka:kafka_2.13 version
-#   KRC_KAFKA_PORT [9092]  KRC_KAFKA_CONTROLLER_PORT [9093]  KRC_REDIS_PORT [6379]
-#   KRC_SECURE [1]  0: no secure listeners. With 1 (needs openssl), `up` also opens
-#     Kafka SASL_SSL on KRC_KAFKA_SASL_SSL_PORT [9094]: TLS with client certificates required
+#   KRCDEV_CACHE_DIR [${XDG_CACHE_HOME:-$HOME/.cache}/kafka-redis-connector]  jar cache, outside the repo
+#   KRCDEV_RUN_DIR [/tmp/krc-services]        pids, data and logs
+#   KRCDEV_KAFKA_VERSION [4.1.1]              org.apache.kafka:kafka_2.13 version
+#   KRCDEV_KAFKA_PORT [9092]  KRCDEV_KAFKA_CONTROLLER_PORT [9093]  KRCDEV_REDIS_PORT [6379]
+#   KRCDEV_SECURE [1]  0: no secure listeners. With 1 (needs openssl), `up` also opens
+#     Kafka SASL_SSL on KRCDEV_KAFKA_SASL_SSL_PORT [9094]: TLS with client certificates required
 #       plus SCRAM-SHA-512 (user krc, created at format time), and
-#     Redis TLS on KRC_REDIS_TLS_PORT [6380]: client certificates required, ACL user krc
+#     Redis TLS on KRCDEV_REDIS_TLS_PORT [6380]: client certificates required, ACL user krc
 #       with the connector's least-privilege ACL (keys it:*; see docs/SECURITY.md).
-#     A CA, certificates and random passwords are generated into $KRC_RUN_DIR/secure at `up`
-#     (removed by `down`); $KRC_RUN_DIR/secure/endpoints.env lists them for the tests.
-#   KRC_KAFKA_HEAP [-Xms256m -Xmx1g]
-#   KRC_KAFKA_START_TIMEOUT [90]  KRC_REDIS_START_TIMEOUT [30]  KRC_STOP_TIMEOUT [60]  (seconds)
-#   KRC_MAVEN_REPO [Maven's default]       passed to mvn as -Dmaven.repo.local
+#     A CA, certificates and random passwords are generated into $KRCDEV_RUN_DIR/secure at `up`
+#     (removed by `down`); $KRCDEV_RUN_DIR/secure/endpoints.env lists them for the tests.
+#   KRCDEV_KAFKA_HEAP [-Xms256m -Xmx1g]
+#   KRCDEV_KAFKA_START_TIMEOUT [90]  KRCDEV_REDIS_START_TIMEOUT [30]  KRCDEV_STOP_TIMEOUT [60]  (seconds)
+#   KRCDEV_MAVEN_REPO [Maven's default]       passed to mvn as -Dmaven.repo.local
 #   JAVA [java]  MVN [mvn]
 set -euo pipefail
 
 HOST=127.0.0.1
-CACHE_DIR=${KRC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-redis-connector}
-RUN_DIR=${KRC_RUN_DIR:-/tmp/krc-services}
-KAFKA_VERSION=${KRC_KAFKA_VERSION:-4.1.1}
+CACHE_DIR=${KRCDEV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kafka-redis-connector}
+RUN_DIR=${KRCDEV_RUN_DIR:-/tmp/krc-services}
+KAFKA_VERSION=${KRCDEV_KAFKA_VERSION:-4.1.1}
 LOG4J_VERSION=2.24.3
 DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
-KAFKA_PORT=${KRC_KAFKA_PORT:-9092}
-CONTROLLER_PORT=${KRC_KAFKA_CONTROLLER_PORT:-9093}
-REDIS_PORT=${KRC_REDIS_PORT:-6379}
-SECURE=${KRC_SECURE:-1}
-SASL_SSL_PORT=${KRC_KAFKA_SASL_SSL_PORT:-9094}
-REDIS_TLS_PORT=${KRC_REDIS_TLS_PORT:-6380}
-KAFKA_HEAP=${KRC_KAFKA_HEAP:--Xms256m -Xmx1g}
-KAFKA_START_TIMEOUT=${KRC_KAFKA_START_TIMEOUT:-90}
-REDIS_START_TIMEOUT=${KRC_REDIS_START_TIMEOUT:-30}
-STOP_TIMEOUT=${KRC_STOP_TIMEOUT:-60}
+KAFKA_PORT=${KRCDEV_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${KRCDEV_KAFKA_CONTROLLER_PORT:-9093}
+REDIS_PORT=${KRCDEV_REDIS_PORT:-6379}
+SECURE=${KRCDEV_SECURE:-1}
+SASL_SSL_PORT=${KRCDEV_KAFKA_SASL_SSL_PORT:-9094}
+REDIS_TLS_PORT=${KRCDEV_REDIS_TLS_PORT:-6380}
+KAFKA_HEAP=${KRCDEV_KAFKA_HEAP:--Xms256m -Xmx1g}
+KAFKA_START_TIMEOUT=${KRCDEV_KAFKA_START_TIMEOUT:-90}
+REDIS_START_TIMEOUT=${KRCDEV_REDIS_START_TIMEOUT:-30}
+STOP_TIMEOUT=${KRCDEV_STOP_TIMEOUT:-60}
 JAVA=${JAVA:-java}
 MVN=${MVN:-mvn}
 
@@ -373,7 +373,7 @@ EOF
   rm -rf "$KAFKA_HOME/libs.partial"
   local args=(-B -q -f "$KAFKA_HOME/pom.xml" "$DEP_PLUGIN:copy-dependencies"
     -DoutputDirectory="$KAFKA_HOME/libs.partial" -DincludeScope=runtime)
-  [[ -n ${KRC_MAVEN_REPO:-} ]] && args+=(-Dmaven.repo.local="$KRC_MAVEN_REPO")
+  [[ -n ${KRCDEV_MAVEN_REPO:-} ]] && args+=(-Dmaven.repo.local="$KRCDEV_MAVEN_REPO")
   if ! "$MVN" "${args[@]}" </dev/null >"$KAFKA_HOME/mvn.log" 2>&1; then
     tail -n 40 "$KAFKA_HOME/mvn.log" >&2
     die "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION (full log: $KAFKA_HOME/mvn.log)"

@@ -55,12 +55,12 @@ func connectorEnv(group string, topics []string, extra map[string]string) map[st
 
 // startConnector starts the connector binary with env (KRC_ variables; every
 // KRC_ variable of the test process itself is left out, since the connector
-// rejects unknown ones). Its output goes to a file, kept in KRC_IT_LOG_DIR
+// rejects unknown ones). Its output goes to a file, kept in KRCDEV_IT_LOG_DIR
 // when that is set, whose tail is logged if the test fails; a process still
 // running at the end is killed.
 func startConnector(t *testing.T, name string, env map[string]string) *connectorProcess {
 	t.Helper()
-	dir := os.Getenv("KRC_IT_LOG_DIR") // keeps every connector's output
+	dir := os.Getenv("KRCDEV_IT_LOG_DIR") // keeps every connector's output
 	if dir == "" {
 		dir = t.TempDir()
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {

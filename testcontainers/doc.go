@@ -13,8 +13,8 @@
 // Environment:
 //
 //	KAFKA_BROKERS, REDIS_ADDR   the services (both, or neither)
-//	KRC_IT_CONTROL_SERVICES=1   allow the scenarios that stop and restart the
+//	KRCDEV_IT_CONTROL_SERVICES=1   allow the scenarios that stop and restart the
 //	                            shared broker and redis-server (scripts/services.sh)
-//	KRC_IT_LOG_DIR              keep every connector process's output there
+//	KRCDEV_IT_LOG_DIR              keep every connector process's output there
 //	CI=true                     fail, instead of skip, when nothing can run
 package testcontainers

@@ -177,13 +177,13 @@ func needServices(t *testing.T) {
 }
 
 // needServiceControl skips a scenario that stops and starts the shared
-// broker or redis-server unless KRC_IT_CONTROL_SERVICES=1 allows it.
+// broker or redis-server unless KRCDEV_IT_CONTROL_SERVICES=1 allows it.
 func needServiceControl(t *testing.T) {
 	t.Helper()
 	needServices(t)
-	if os.Getenv("KRC_IT_CONTROL_SERVICES") != "1" {
+	if os.Getenv("KRCDEV_IT_CONTROL_SERVICES") != "1" {
 		t.Skip("stops and restarts the shared services through scripts/services.sh: " +
-			"set KRC_IT_CONTROL_SERVICES=1 to allow it (CI does)")
+			"set KRCDEV_IT_CONTROL_SERVICES=1 to allow it (CI does)")
 	}
 	if svc.origin != "env" {
 		t.Skip("services started by testcontainers are not controlled by scripts/services.sh")

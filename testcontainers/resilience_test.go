@@ -27,7 +27,7 @@ import (
 // connector's log, max_rss_mib is the connector's peak RSS (VmHWM), and
 // recovery_s the time from the fault's end to the first successful flush
 // after it (throughput.written on /stats growing again). The short versions
-// run by default (CI); KRC_IT_FULL=1 (make test-faults) runs the full ones.
+// run by default (CI); KRCDEV_IT_FULL=1 (make test-faults) runs the full ones.
 // docs/RELIABILITY.md holds the measured figures.
 
 // faultFetchBound is how many records a connector with the default batch
@@ -44,9 +44,9 @@ const (
 )
 
 // fullFaults reports whether the full versions were asked for.
-func fullFaults() bool { return os.Getenv("KRC_IT_FULL") == "1" }
+func fullFaults() bool { return os.Getenv("KRCDEV_IT_FULL") == "1" }
 
-// sized returns short, or full under KRC_IT_FULL=1.
+// sized returns short, or full under KRCDEV_IT_FULL=1.
 func sized[T any](short, full T) T {
 	if fullFaults() {
 		return full

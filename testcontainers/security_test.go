@@ -38,7 +38,7 @@ import (
 // docs/SECURITY.md: -@all +xadd +ping on it:*). The tests themselves produce
 // and read back over the plain listeners.
 
-// secEndpoints is $KRC_RUN_DIR/secure/endpoints.env (KRC_IT_SECURE_ENV
+// secEndpoints is $KRCDEV_RUN_DIR/secure/endpoints.env (KRCDEV_IT_SECURE_ENV
 // overrides the path): the secure addresses and credential files.
 type secEndpoints map[string]string
 
@@ -48,9 +48,9 @@ func needSecure(t *testing.T) secEndpoints {
 	if svc.origin != "env" {
 		t.Skip("the secure listeners come from scripts/services.sh; services started by testcontainers have none")
 	}
-	path := os.Getenv("KRC_IT_SECURE_ENV")
+	path := os.Getenv("KRCDEV_IT_SECURE_ENV")
 	if path == "" {
-		dir := os.Getenv("KRC_RUN_DIR")
+		dir := os.Getenv("KRCDEV_RUN_DIR")
 		if dir == "" {
 			dir = "/tmp/krc-services"
 		}

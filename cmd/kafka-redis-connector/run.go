@@ -80,6 +80,13 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// goRedisLogger routes go-redis's log lines into slog.
+type goRedisLogger struct{ log *slog.Logger }
+
+func (l goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+}
+
 func cmdRun(args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
@@ -91,6 +98,10 @@ func cmdRun(args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	// go-redis logs through a process-wide logger; without this its plain
+	// text lines would break a JSON log stream. Its dial failures repeat
+	// what the connector's flush and breaker lines already say: debug.
+	redis.SetLogger(goRedisLogger{log.With("component", "go-redis")})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return runConnector(ctx, cfg, log, nil)
