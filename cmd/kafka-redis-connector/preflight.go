@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // preflightTimeout bounds the start-up check, so that bad credentials end
@@ -40,14 +41,24 @@ func preflight(ctx context.Context, cfg config.Config, rdb redis.UniversalClient
 	wg.Wait()
 
 	var failed []error
-	check := func(err error, section string, addrs []string, tlsOn bool, who string) {
+	check := func(err error, section string, addrs []string, tc config.TLS, who string) {
 		if err == nil {
 			return
 		}
 		endpoint := strings.Join(addrs, ",")
 		cause, definite := describeConnectError(err)
-		if !definite && !tlsOn && len(addrs) > 0 && speaksTLS(ctx, addrs[0]) {
+		if !definite && !tc.Enabled && len(addrs) > 0 && speaksTLS(ctx, addrs[0]) {
 			cause, definite = "the server expects TLS (set SECTION.tls.enabled)", true
+		}
+		if !definite && tc.Enabled && len(addrs) > 0 {
+			// Under TLS 1.3 a server rejects a client certificate after
+			// the handshake; the first write may see only a reset. Its
+			// alert, read back on a quiet connection, names the cause.
+			if alert := tlsAlert(ctx, addrs[0], tc); alert != nil {
+				if c, ok := describeConnectError(alert); ok {
+					cause, definite, err = c, true, alert
+				}
+			}
 		}
 		cause = strings.ReplaceAll(cause, "SECTION", section)
 		if !definite {
@@ -56,8 +67,8 @@ func preflight(ctx context.Context, cfg config.Config, rdb redis.UniversalClient
 		}
 		failed = append(failed, fmt.Errorf("%s %s%s: %s: %w", section, endpoint, who, cause, err))
 	}
-	check(redisErr, "redis", cfg.Redis.Addrs, cfg.Redis.TLS.Enabled, redisUser(cfg.Redis))
-	check(kafkaErr, "kafka", cfg.Kafka.Brokers, cfg.Kafka.TLS.Enabled, kafkaUser(cfg.Kafka.SASL))
+	check(redisErr, "redis", cfg.Redis.Addrs, cfg.Redis.TLS, redisUser(cfg.Redis))
+	check(kafkaErr, "kafka", cfg.Kafka.Brokers, cfg.Kafka.TLS, kafkaUser(cfg.Kafka.SASL))
 	if len(failed) > 0 {
 		return fmt.Errorf("start-up check failed: %w", errors.Join(failed...))
 	}
@@ -91,6 +102,33 @@ func speaksTLS(ctx context.Context, addr string) bool {
 	}
 	var opErr *net.OpError
 	return errors.As(err, &opErr) && opErr.Op == "remote error"
+}
+
+// tlsAlert connects to addr with the configured TLS settings, sends
+// nothing, and returns what the connection ends with within half a second:
+// the server's alert when it rejects us after the handshake, a dial error,
+// or nil when it just waits for a request (no verdict).
+func tlsAlert(ctx context.Context, addr string, tc config.TLS) error {
+	cfg, err := sink.TLSConfig(tc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err = conn.Read(make([]byte, 1)); err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil
+		}
+		return err
+	}
+	return nil
 }
 
 func redisUser(r config.Redis) string {
