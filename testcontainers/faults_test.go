@@ -219,9 +219,16 @@ func startPrivateRedis(t *testing.T, bin string) *privateRedis {
 
 func (r *privateRedis) start(t *testing.T) {
 	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--dbfilename", "dump.rdb",
-		"--logfile", filepath.Join(r.dir, "redis.log"))
+	r.launch(t, 30*time.Second, "--save", "", "--appendonly", "no", "--dbfilename", "dump.rdb")
+}
+
+// launch starts redis-server on r's port and dataset with the given
+// persistence arguments, and waits up to wait until it answers PING.
+func (r *privateRedis) launch(t *testing.T, wait time.Duration, persistence ...string) {
+	t.Helper()
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--logfile", filepath.Join(r.dir, "redis.log")}, persistence...)
+	r.cmd = exec.Command(r.bin, args...)
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
@@ -233,12 +240,12 @@ func (r *privateRedis) start(t *testing.T) {
 	}(r.cmd)
 	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
 	defer rdb.Close()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(wait)
 	for rdb.Ping(context.Background()).Err() != nil {
 		if time.Now().After(deadline) {
 			t.Fatalf("private redis-server on %s does not answer PING:\n%s", r.addr, tail(filepath.Join(r.dir, "redis.log"), 20))
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -3,15 +3,10 @@
 package testcontainers
 
 import (
-	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // faultLoad is the load of the Redis fault scenarios, records per second.
@@ -167,27 +162,7 @@ func startDurableRedis(t *testing.T, bin string) *privateRedis {
 // loading that file).
 func (r *privateRedis) startDurable(t *testing.T) {
 	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir,
-		"--logfile", filepath.Join(r.dir, "redis.log"))
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	done := make(chan struct{})
-	r.done = done
-	go func(cmd *exec.Cmd) {
-		_ = cmd.Wait()
-		close(done)
-	}(r.cmd)
-	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
-	defer rdb.Close()
-	deadline := time.Now().Add(time.Minute)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("private redis-server on %s does not answer PING:\n%s", r.addr, tail(filepath.Join(r.dir, "redis.log"), 20))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	r.launch(t, time.Minute, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
 	t.Logf("private redis-server on %s (appendonly yes, appendfsync always) answers", r.addr)
 }
 
