@@ -131,6 +131,9 @@ func (ks keySet) decode(flat map[string]any, origin map[string]string, cfg *Conf
 		if prefix == "" {
 			prefix = key // a YAML key with an empty path segment, such as ".x"
 		}
+		if prefix == "" {
+			prefix = `""` // the empty YAML key itself
+		}
 		if reported[prefix] {
 			continue
 		}
