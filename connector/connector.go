@@ -234,13 +234,7 @@ func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
 	})
 }
 
-func (c *Connector) bufferFull() bool {
-	n := 0
-	for _, l := range c.lanes {
-		n += l.batcher.Len()
-	}
-	return n >= c.maxBuffered
-}
+func (c *Connector) bufferFull() bool { return c.buffered() >= c.maxBuffered }
 
 // pollWait is how long the next poll may block: until a failed batch may be
 // retried or a lane's batch is due; a finished flush wakes it earlier.
