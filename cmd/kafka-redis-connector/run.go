@@ -52,13 +52,19 @@ func loadConfig(file string) (config.Config, error) {
 	return cfg, nil
 }
 
-func cmdValidate(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+// configFromFlags parses the --config flag of command name and loads the
+// configuration it names.
+func configFromFlags(name string, args []string, stderr io.Writer) (config.Config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
 	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
+		return config.Config{}, err
 	}
-	cfg, err := loadConfig(*file)
+	return loadConfig(*file)
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	cfg, err := configFromFlags("validate", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -88,12 +94,7 @@ func (l goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 func cmdRun(args []string, _, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*file)
+	cfg, err := configFromFlags("run", args, stderr)
 	if err != nil {
 		return err
 	}
