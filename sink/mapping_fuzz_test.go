@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,21 +75,77 @@ func FuzzJSONFields(f *testing.F) {
 		if last := fields[len(fields)-1]; last != [2]string{"offset", "7"} {
 			t.Errorf("got last field %v, want the offset metadata", last)
 		}
-		for _, kv := range fields[:len(fields)-1] {
-			raw, ok := members[kv[0]]
-			if !ok {
-				t.Errorf("field %q is not a member of %q", kv[0], value)
+		fields = fields[:len(fields)-1]
+		// Every member, duplicates included, in the order it appears.
+		want := orderedMembers(t, value)
+		if len(fields) != len(want) {
+			t.Fatalf("%q: got %d fields %q, want one per member (%d)", value, len(fields), fields, len(want))
+		}
+		for i, kv := range fields {
+			name, raw := want[i].name, want[i].raw
+			if kv[0] != name {
+				t.Errorf("field %d is %q, want member %q", i, kv[0], name)
 				continue
 			}
 			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				continue // a string member; duplicates make the last one win in members
+			if raw[0] == '"' && json.Unmarshal(raw, &s) == nil { // null also unmarshals into a string
+				if kv[1] != s {
+					t.Errorf("field %q = %q, want the string's text %q", name, kv[1], s)
+				}
+				continue
 			}
-			if !json.Valid([]byte(kv[1])) {
-				t.Errorf("field %q = %q: want its JSON text", kv[0], kv[1])
+			if !jsonEqual(t, []byte(kv[1]), raw) {
+				t.Errorf("field %q = %q: want its JSON text %s", name, kv[1], raw)
 			}
 		}
 	})
+}
+
+type member struct {
+	name string
+	raw  json.RawMessage
+}
+
+// orderedMembers lists the members of the JSON object value in order,
+// keeping duplicate names (a map would keep only the last).
+func orderedMembers(t *testing.T, value []byte) []member {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(value))
+	if _, err := dec.Token(); err != nil { // '{'
+		t.Fatalf("%q: %v", value, err)
+	}
+	var out []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%q: %v", value, err)
+		}
+		var m member
+		m.name = tok.(string)
+		if err := dec.Decode(&m.raw); err != nil {
+			t.Fatalf("%q: member %q: %v", value, m.name, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// jsonEqual reports whether a and b are valid JSON texts with the same value
+// (numbers compared by their text, so 1e400 does not overflow).
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	decode := func(text []byte) (any, bool) {
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) != nil || dec.More() {
+			return nil, false
+		}
+		return v, true
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
 }
 
 // FuzzSealedFields: with encryption on, the value and the chosen header
