@@ -137,6 +137,7 @@ func (e *env) start() *running {
 	if err != nil {
 		e.t.Fatalf("writer: %v", err)
 	}
+	e.t.Cleanup(w.Close)
 	c := connector.New(e.cfg, w, connector.WithLogger(slog.New(slog.NewTextHandler(testWriter{e.t}, nil))))
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{c: c, stop: cancel, done: make(chan struct{})}

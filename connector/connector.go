@@ -124,6 +124,10 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 // Snapshot returns the connector's counters now.
 func (c *Connector) Snapshot() Snapshot { return c.stats.snapshot(c.cfg.Batch.MaxEvents) }
 
+// Written is Snapshot().Written without building a Snapshot (which copies
+// the latency histogram): for callers that poll it often.
+func (c *Connector) Written() uint64 { return c.stats.written.Load() }
+
 // Metrics returns the connector's Prometheus metrics.
 func (c *Connector) Metrics() *Metrics { return c.metrics }
 

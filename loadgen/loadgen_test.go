@@ -77,6 +77,7 @@ func TestVerifyThroughTheConnector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(w.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := connector.New(cfg, w)
 	done := make(chan error, 1)

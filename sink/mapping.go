@@ -39,6 +39,11 @@ type FieldMapping struct {
 	seal        Sealer
 	keyIDPair   []any // keyIDField, seal.KeyID(), boxed once
 	sealHeaders []string
+
+	// The field names (and the key id pair) encoded as RESP bulk strings
+	// once, for appendRESPFields.
+	respValueName, respKeyName, respKeyIDPair []byte
+	respMetaNames                             [][]byte
 }
 
 // NewFieldMapping builds the mapping described by the stream configuration.
@@ -71,7 +76,10 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 		}
 		m.metadata = append(m.metadata, f)
 		m.metaNames = append(m.metaNames, name)
+		m.respMetaNames = append(m.respMetaNames, appendBulk(nil, name))
 	}
+	m.respValueName = appendBulk(nil, cfg.ValueField)
+	m.respKeyName = appendBulk(nil, cfg.KeyField)
 	return m, nil
 }
 
@@ -133,6 +141,90 @@ func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record)
 		}
 	}
 	return args, scratch, nil
+}
+
+// respFieldArgs is the number of arguments appendRESPFields appends for rec.
+func (m *FieldMapping) respFieldArgs(rec *kgo.Record) int {
+	n := 1 + len(m.metadata)
+	if m.seal != nil {
+		n++
+	}
+	if m.keyField != "" && rec.Key != nil {
+		n++
+	}
+	if m.headersPrefix != "" {
+		n += len(rec.Headers)
+	}
+	return 2 * n
+}
+
+// appendRESPFields appends the entry's fields for rec to dst as RESP bulk
+// strings, exactly as appendArgs would encode what AppendFields returns,
+// but without boxing each field into an interface (see direct.go). It
+// returns the number of arguments appended. It serves the raw format only
+// (ok false for json). scratch holds sealed values.
+func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (out, arena []byte, nargs int, ok bool, err error) {
+	if m.json {
+		return dst, scratch, 0, false, nil
+	}
+	start, size := len(dst), 0
+	// pair appends a field whose name is encoded already.
+	pair := func(name []byte, nameLen int, value []byte) {
+		dst = appendBulk(append(dst, name...), value)
+		size += nameLen + len(value)
+		nargs += 2
+	}
+	if m.seal != nil {
+		begin := len(scratch)
+		scratch = m.seal.AppendSeal(scratch, rec.Value, m.valueField)
+		pair(m.respValueName, len(m.valueField), scratch[begin:])
+		dst = append(dst, m.respKeyIDPair...)
+		size += len(m.keyIDPair[0].(string)) + len(m.keyIDPair[1].(string))
+		nargs += 2
+	} else {
+		pair(m.respValueName, len(m.valueField), rec.Value)
+	}
+	if m.keyField != "" && rec.Key != nil {
+		pair(m.respKeyName, len(m.keyField), rec.Key)
+	}
+	if m.headersPrefix != "" {
+		for i := range rec.Headers {
+			h := &rec.Headers[i]
+			value := h.Value
+			if m.seal != nil && slices.Contains(m.sealHeaders, h.Key) {
+				begin := len(scratch)
+				scratch = m.seal.AppendSeal(scratch, h.Value, m.headersPrefix+h.Key)
+				value = scratch[begin:]
+			}
+			// The field name is the prefix and the header's name, written
+			// as one bulk string without concatenating them first.
+			dst = appendHeader(dst, '$', len(m.headersPrefix)+len(h.Key))
+			dst = append(append(append(dst, m.headersPrefix...), h.Key...), '\r', '\n')
+			dst = appendBulk(dst, value)
+			size += len(m.headersPrefix) + len(h.Key) + len(value)
+			nargs += 2
+		}
+	}
+	var num [20]byte
+	for i, f := range m.metadata {
+		name, nameLen := m.respMetaNames[i], len(m.metaNames[i].(string))
+		switch f {
+		case metaTopic:
+			dst = appendBulk(append(dst, name...), rec.Topic)
+			size += nameLen + len(rec.Topic)
+			nargs += 2
+		case metaPartition:
+			pair(name, nameLen, strconv.AppendInt(num[:0], int64(rec.Partition), 10))
+		case metaOffset:
+			pair(name, nameLen, strconv.AppendInt(num[:0], rec.Offset, 10))
+		case metaTimestamp:
+			pair(name, nameLen, strconv.AppendInt(num[:0], rec.Timestamp.UnixMilli(), 10))
+		}
+	}
+	if m.maxEntryBytes > 0 && size > m.maxEntryBytes {
+		return dst[:start], scratch, 0, true, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)
+	}
+	return dst, scratch, nargs, true, nil
 }
 
 func nonNil(b []byte) []byte {

@@ -30,6 +30,7 @@ func WithSealer(s Sealer, keyIDField string, headers []string) WriterOption {
 		}
 		w.mapping.seal = s
 		w.mapping.keyIDPair = []any{keyIDField, s.KeyID()}
+		w.mapping.respKeyIDPair = appendBulk(appendBulk(nil, keyIDField), s.KeyID())
 		w.mapping.sealHeaders = slices.Clone(headers)
 		return nil
 	}

@@ -43,6 +43,7 @@ func TestWriterSeals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(w.Close)
 	r := rec("orders", 2, 41, "customer-7", "card=4111111111111111")
 	r.Headers = []kgo.RecordHeader{{Key: "token", Value: []byte("bearer-s3cr3t")}, {Key: "trace", Value: []byte("abc")}}
 	res, err := w.Write(context.Background(), []*kgo.Record{r, rec("orders", 2, 42, "", "")})
@@ -114,6 +115,7 @@ func BenchmarkWriteSealed(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer w.Close()
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := w.Write(context.Background(), batch); err != nil {

@@ -34,13 +34,30 @@ func newRedis(t *testing.T) (*miniredis.Miniredis, *redis.Client) {
 	return m, rdb
 }
 
-func newWriter(t *testing.T, rdb redis.Cmdable, edit func(*config.Stream)) *sink.Writer {
+func newWriter(t *testing.T, rdb redis.Cmdable, edit func(*config.Stream), opts ...sink.WriterOption) *sink.Writer {
 	t.Helper()
-	w, err := sink.NewWriter(rdb, streamConfig(edit))
+	w, err := sink.NewWriter(rdb, streamConfig(edit), opts...)
 	if err != nil {
 		t.Fatalf("NewWriter: got error %v, want nil", err)
 	}
+	t.Cleanup(w.Close)
 	return w
+}
+
+// forTransports runs f once per way the Writer can talk to a standalone
+// Redis: its own RESP connections (the default) and go-redis pipelines.
+func forTransports(t *testing.T, name string, f func(t *testing.T, opts ...sink.WriterOption)) {
+	t.Helper()
+	for _, tr := range []struct {
+		name string
+		opts []sink.WriterOption
+	}{{"direct", nil}, {"go-redis", []sink.WriterOption{sink.WithGoRedisPipeline()}}} {
+		sub := tr.name
+		if name != "" {
+			sub = name + "/" + tr.name
+		}
+		t.Run(sub, func(t *testing.T) { f(t, tr.opts...) })
+	}
 }
 
 // entries returns the field/value lists of the stream at key, oldest first.
@@ -172,9 +189,9 @@ func TestWriterRoutesRecords(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forTransports(t, tt.name, func(t *testing.T, opts ...sink.WriterOption) {
 			m, rdb := newRedis(t)
-			w := newWriter(t, rdb, tt.edit)
+			w := newWriter(t, rdb, tt.edit, opts...)
 			res, err := w.Write(context.Background(), tt.recs)
 			if err != nil {
 				t.Fatalf("Write: got error %v, want nil", err)
@@ -238,13 +255,13 @@ func TestWriterTrimsStreams(t *testing.T) {
 		{"approximate", 3, true, []string{"maxlen", "~", "3"}, -1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forTransports(t, tt.name, func(t *testing.T, opts ...sink.WriterOption) {
 			m, rdb := newRedis(t)
 			rr := &xaddRecorder{}
 			rdb.AddHook(rr)
 			w := newWriter(t, rdb, func(c *config.Stream) {
 				c.Key, c.KeyField, c.Metadata, c.MaxLen, c.ApproxTrim = "s", "", nil, tt.maxLen, tt.approx
-			})
+			}, opts...)
 			var recs []*kgo.Record
 			for i := range 10 {
 				recs = append(recs, rec("t", 0, int64(i), "", fmt.Sprint(i)))
@@ -255,7 +272,9 @@ func TestWriterTrimsStreams(t *testing.T) {
 					t.Fatalf("Write: got %d written, error %v, want %d, nil", res.Written(), err, len(batch))
 				}
 			}
-			if len(rr.args) != len(recs) {
+			if len(opts) == 0 { // direct: the hooks see nothing; the stream below shows the trimming
+				rr.args = nil
+			} else if len(rr.args) != len(recs) {
 				t.Fatalf("got %d commands, want %d", len(rr.args), len(recs))
 			}
 			for i, args := range rr.args {
@@ -281,32 +300,34 @@ func TestWriterTrimsStreams(t *testing.T) {
 }
 
 func TestWriterFallbackKey(t *testing.T) {
-	m, rdb := newRedis(t)
-	w := newWriter(t, rdb, func(c *config.Stream) {
-		c.Key, c.FallbackKey, c.KeyField, c.Metadata = "tenant:{header:tenant}", "orphans:{topic}", "", nil
-	})
-	withTenant := rec("t", 0, 0, "", "1")
-	withTenant.Headers = []kgo.RecordHeader{{Key: "tenant", Value: []byte("acme")}}
-	recs := []*kgo.Record{withTenant, rec("t", 0, 1, "", "2"), rec("u", 0, 2, "", "3")}
-	res, err := w.Write(context.Background(), recs)
-	if err != nil {
-		t.Fatalf("Write: got error %v, want nil", err)
-	}
-	if got := res.Written(); got != 3 {
-		t.Errorf("Written(): got %d, want 3 (errors %v)", got, res.Errs)
-	}
-	if want := []string{"tenant:acme", "orphans:t", "orphans:u"}; !slices.Equal(res.Streams, want) {
-		t.Errorf("Streams: got %q, want %q", res.Streams, want)
-	}
-	for key, want := range map[string][][]string{
-		"tenant:acme": {{"value", "1"}},
-		"orphans:t":   {{"value", "2"}},
-		"orphans:u":   {{"value", "3"}},
-	} {
-		if got := entries(t, m, key); !equalEntries(got, want) {
-			t.Errorf("stream %q: got %q, want %q", key, got, want)
+	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
+		m, rdb := newRedis(t)
+		w := newWriter(t, rdb, func(c *config.Stream) {
+			c.Key, c.FallbackKey, c.KeyField, c.Metadata = "tenant:{header:tenant}", "orphans:{topic}", "", nil
+		}, opts...)
+		withTenant := rec("t", 0, 0, "", "1")
+		withTenant.Headers = []kgo.RecordHeader{{Key: "tenant", Value: []byte("acme")}}
+		recs := []*kgo.Record{withTenant, rec("t", 0, 1, "", "2"), rec("u", 0, 2, "", "3")}
+		res, err := w.Write(context.Background(), recs)
+		if err != nil {
+			t.Fatalf("Write: got error %v, want nil", err)
 		}
-	}
+		if got := res.Written(); got != 3 {
+			t.Errorf("Written(): got %d, want 3 (errors %v)", got, res.Errs)
+		}
+		if want := []string{"tenant:acme", "orphans:t", "orphans:u"}; !slices.Equal(res.Streams, want) {
+			t.Errorf("Streams: got %q, want %q", res.Streams, want)
+		}
+		for key, want := range map[string][][]string{
+			"tenant:acme": {{"value", "1"}},
+			"orphans:t":   {{"value", "2"}},
+			"orphans:u":   {{"value", "3"}},
+		} {
+			if got := entries(t, m, key); !equalEntries(got, want) {
+				t.Errorf("stream %q: got %q, want %q", key, got, want)
+			}
+		}
+	})
 }
 
 // A record that can never be written fails alone: the rest of its batch is
@@ -356,12 +377,12 @@ func TestWriterPermanentFailuresFailOnlyTheirRecord(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forTransports(t, tt.name, func(t *testing.T, opts ...sink.WriterOption) {
 			m, rdb := newRedis(t)
 			if tt.setup != nil {
 				tt.setup(t, m)
 			}
-			w := newWriter(t, rdb, tt.edit)
+			w := newWriter(t, rdb, tt.edit, opts...)
 			res, err := w.Write(context.Background(), tt.recs)
 			if err != nil {
 				t.Errorf("Write: got error %v, want nil", err)
@@ -392,32 +413,36 @@ func TestWriterPermanentFailuresFailOnlyTheirRecord(t *testing.T) {
 }
 
 func TestWriterUnresolvableKeyLeavesStreamEmpty(t *testing.T) {
-	_, rdb := newRedis(t)
-	w := newWriter(t, rdb, func(c *config.Stream) { c.Key = "{key}" })
-	res, err := w.Write(context.Background(), []*kgo.Record{rec("t", 0, 0, "", "1"), rec("t", 0, 1, "", "2")})
-	if err != nil {
-		t.Errorf("Write: got error %v, want nil", err)
-	}
-	for i := range res.Errs {
-		if !errors.Is(res.Errs[i], sink.ErrUnresolvableKey) {
-			t.Errorf("record %d: got error %v, want ErrUnresolvableKey", i, res.Errs[i])
+	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
+		_, rdb := newRedis(t)
+		w := newWriter(t, rdb, func(c *config.Stream) { c.Key = "{key}" }, opts...)
+		res, err := w.Write(context.Background(), []*kgo.Record{rec("t", 0, 0, "", "1"), rec("t", 0, 1, "", "2")})
+		if err != nil {
+			t.Errorf("Write: got error %v, want nil", err)
 		}
-		if res.Streams[i] != "" {
-			t.Errorf("record %d: got stream %q, want \"\"", i, res.Streams[i])
+		for i := range res.Errs {
+			if !errors.Is(res.Errs[i], sink.ErrUnresolvableKey) {
+				t.Errorf("record %d: got error %v, want ErrUnresolvableKey", i, res.Errs[i])
+			}
+			if res.Streams[i] != "" {
+				t.Errorf("record %d: got stream %q, want \"\"", i, res.Streams[i])
+			}
 		}
-	}
-	if got := res.Written(); got != 0 {
-		t.Errorf("Written(): got %d, want 0", got)
-	}
+		if got := res.Written(); got != 0 {
+			t.Errorf("Written(): got %d, want 0", got)
+		}
+	})
 }
 
 func TestWriterEmptyBatch(t *testing.T) {
-	_, rdb := newRedis(t)
-	w := newWriter(t, rdb, nil)
-	res, err := w.Write(context.Background(), nil)
-	if err != nil || len(res.Errs) != 0 || res.Written() != 0 {
-		t.Errorf("Write(nil): got %d errs, %d written, error %v; want 0, 0, nil", len(res.Errs), res.Written(), err)
-	}
+	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
+		_, rdb := newRedis(t)
+		w := newWriter(t, rdb, nil, opts...)
+		res, err := w.Write(context.Background(), nil)
+		if err != nil || len(res.Errs) != 0 || res.Written() != 0 {
+			t.Errorf("Write(nil): got %d errs, %d written, error %v; want 0, 0, nil", len(res.Errs), res.Written(), err)
+		}
+	})
 }
 
 // When Redis as a whole is unavailable, every record fails retryably and
@@ -449,9 +474,9 @@ func TestWriterRetryableFailures(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		forTransports(t, tt.name, func(t *testing.T, opts ...sink.WriterOption) {
 			m, rdb := newRedis(t)
-			w := newWriter(t, rdb, func(c *config.Stream) { c.Key, c.KeyField, c.Metadata = "{topic}", "", nil })
+			w := newWriter(t, rdb, func(c *config.Stream) { c.Key, c.KeyField, c.Metadata = "{topic}", "", nil }, opts...)
 			recs := []*kgo.Record{rec("a", 0, 0, "", "1"), rec("b", 0, 0, "", "2"), rec("a", 0, 1, "", "3")}
 			// A first write, so a pooled connection exists when Redis breaks.
 			if _, err := w.Write(context.Background(), recs[:1]); err != nil {
@@ -486,18 +511,20 @@ func TestWriterRetryableFailures(t *testing.T) {
 }
 
 func TestWriterCanceledContext(t *testing.T) {
-	m, rdb := newRedis(t)
-	w := newWriter(t, rdb, func(c *config.Stream) { c.Key = "s" })
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	res, err := w.Write(ctx, []*kgo.Record{rec("t", 0, 0, "", "1")})
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("Write: got error %v, want context.Canceled", err)
-	}
-	if !errors.Is(res.Errs[0], context.Canceled) {
-		t.Errorf("record 0: got error %v, want context.Canceled", res.Errs[0])
-	}
-	if got := entries(t, m, "s"); len(got) != 0 {
-		t.Errorf("stream: got %q, want nothing written", got)
-	}
+	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
+		m, rdb := newRedis(t)
+		w := newWriter(t, rdb, func(c *config.Stream) { c.Key = "s" }, opts...)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res, err := w.Write(ctx, []*kgo.Record{rec("t", 0, 0, "", "1")})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Write: got error %v, want context.Canceled", err)
+		}
+		if !errors.Is(res.Errs[0], context.Canceled) {
+			t.Errorf("record 0: got error %v, want context.Canceled", res.Errs[0])
+		}
+		if got := entries(t, m, "s"); len(got) != 0 {
+			t.Errorf("stream: got %q, want nothing written", got)
+		}
+	})
 }

@@ -67,6 +67,7 @@ func TestDecryptStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer w.Close()
 		r := &kgo.Record{Topic: "orders", Offset: offset, Value: []byte(value),
 			Headers: []kgo.RecordHeader{{Key: "token", Value: []byte("tok-" + value)}}}
 		if _, err := w.Write(context.Background(), []*kgo.Record{r}); err != nil {

@@ -127,6 +127,7 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	if err != nil {
 		return usageError{err}
 	}
+	defer w.Close()
 	kopts, err := connector.SecurityOpts(cfg.Kafka)
 	if err != nil {
 		return err

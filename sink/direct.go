@@ -1,0 +1,341 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The direct transport: against a standalone Redis (a *redis.Client) the
+// Writer encodes its XADDs as RESP into one buffer and sends them on a
+// connection of its own, reading the replies without building a redis.Cmd
+// per record. go-redis's generic pipeline spends more CPU than the rest of
+// the connector together (one Cmd, one type switch and one buffered write
+// per argument, and a reply value per command, for each of 17 arguments per
+// record); see BENCHMARKS.md. Connections are dialled with the client's own
+// Dialer (so TLS settings carry over) and authenticated and switched to the
+// client's DB the way go-redis does. Cluster and sentinel clients, and
+// writers built WithGoRedisPipeline, use go-redis pipelines.
+
+// errProtocol marks a reply the writer cannot parse; the connection is
+// dropped and the batch retried.
+var errProtocol = errors.New("sink: redis protocol error")
+
+// replyError is an error reply from Redis. Like go-redis's replies it
+// satisfies redis.Error, so Retryable classifies it by its text.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+
+// RedisError marks replyError as a redis.Error.
+func (replyError) RedisError() {}
+
+var _ redis.Error = replyError("")
+
+// directPool holds the idle connections of one Writer.
+type directPool struct {
+	opts *redis.Options
+	idle chan *directConn
+}
+
+type directConn struct {
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// directFor returns a pool for client when the direct transport can serve
+// it: a standalone client whose credentials are static.
+func directFor(client redis.Cmdable) *directPool {
+	c, ok := client.(*redis.Client)
+	if !ok || c == nil {
+		return nil
+	}
+	opts := c.Options()
+	if opts.Dialer == nil || opts.OnConnect != nil || opts.CredentialsProvider != nil ||
+		opts.CredentialsProviderContext != nil || opts.StreamingCredentialsProvider != nil {
+		return nil
+	}
+	return newDirectPool(opts)
+}
+
+func newDirectPool(opts *redis.Options) *directPool {
+	size := opts.PoolSize
+	if size <= 0 {
+		size = 10
+	}
+	return &directPool{opts: opts, idle: make(chan *directConn, size)}
+}
+
+// get returns an idle connection or dials a new one.
+func (p *directPool) get(ctx context.Context) (*directConn, error) {
+	for {
+		var dc *directConn
+		select {
+		case dc = <-p.idle:
+		default:
+		}
+		if dc == nil {
+			break
+		}
+		if dc.r.Buffered() == 0 && alive(dc.conn) {
+			return dc, nil
+		}
+		_ = dc.conn.Close()
+	}
+	dctx := ctx
+	if p.opts.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, p.opts.DialTimeout)
+		defer cancel()
+	}
+	conn, err := p.opts.Dialer(dctx, p.opts.Network, p.opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	dc := &directConn{conn: conn, r: bufio.NewReaderSize(conn, 32<<10)}
+	if err := p.handshake(ctx, dc); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return dc, nil
+}
+
+// handshake authenticates and selects the DB, as go-redis does on a new
+// connection. An error reply is returned as it is (WRONGPASS, NOPERM).
+func (p *directPool) handshake(ctx context.Context, dc *directConn) error {
+	var buf []byte
+	n := 0
+	if p.opts.Password != "" {
+		if p.opts.Username != "" {
+			buf = appendCommand(buf, "auth", p.opts.Username, p.opts.Password)
+		} else {
+			buf = appendCommand(buf, "auth", p.opts.Password)
+		}
+		n++
+	}
+	if p.opts.DB != 0 {
+		buf = appendCommand(buf, "select", strconv.Itoa(p.opts.DB))
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	replies := make([]error, 0, n)
+	if err := dc.roundTrip(ctx, p.opts, buf, n, func(_ int, reply error) { replies = append(replies, reply) }); err != nil {
+		return err
+	}
+	for _, reply := range replies {
+		if reply != nil {
+			return reply
+		}
+	}
+	return nil
+}
+
+// put returns a healthy connection to the pool, or closes it when the pool
+// is full.
+func (p *directPool) put(dc *directConn) {
+	select {
+	case p.idle <- dc:
+	default:
+		_ = dc.conn.Close()
+	}
+}
+
+// discard closes dc after a failure, and the idle connections with it:
+// whatever broke one (a restart, a failover, a network cut) most likely
+// broke them all, and each would otherwise fail a batch of its own.
+func (p *directPool) discard(dc *directConn) {
+	_ = dc.conn.Close()
+	p.close()
+}
+
+// close closes the idle connections.
+func (p *directPool) close() {
+	for {
+		select {
+		case dc := <-p.idle:
+			_ = dc.conn.Close()
+		default:
+			return
+		}
+	}
+}
+
+// roundTrip sends buf, which holds n commands, and reads n replies, calling
+// reply(i, err) for each with its error reply or nil. The returned error is
+// a connection failure (or ctx's error once ctx is done): the replies not
+// yet read are unknown and the connection must be dropped.
+func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, n int, reply func(int, error)) (err error) {
+	// Cancelling ctx interrupts a blocked read or write.
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = dc.conn.SetDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	defer func() {
+		if !stop() {
+			<-interrupted
+		}
+		if err == nil {
+			return
+		}
+		// Say it was the deadline or the cancellation, not the i/o timeout
+		// it caused (the socket's deadline can fire before ctx's timer).
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			err = context.DeadlineExceeded
+		}
+	}()
+	if err := dc.conn.SetWriteDeadline(deadline(ctx, opts.WriteTimeout)); err != nil {
+		return err
+	}
+	if _, err := dc.conn.Write(buf); err != nil {
+		return err
+	}
+	if err := dc.conn.SetReadDeadline(deadline(ctx, opts.ReadTimeout)); err != nil {
+		return err
+	}
+	for i := range n {
+		re, err := readReply(dc.r, 0)
+		if err != nil {
+			return err
+		}
+		reply(i, re)
+	}
+	return nil
+}
+
+// deadline is ctx's deadline when it has one (go-redis's
+// ContextTimeoutEnabled), else timeout from now; no deadline when timeout is
+// negative.
+func deadline(ctx context.Context, timeout time.Duration) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	if timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(timeout)
+}
+
+// readReply reads one RESP2 reply and returns it as an error when it is an
+// error reply; io is the connection's failure.
+func readReply(r *bufio.Reader, depth int) (reply, io error) {
+	line, err := readLine(r)
+	if err != nil {
+		return nil, err
+	}
+	switch line[0] {
+	case '+', ':':
+		return nil, nil
+	case '-':
+		return replyError(line[1:]), nil
+	case '$':
+		n, err := strconv.Atoi(string(line[1:]))
+		if err != nil {
+			return nil, fmt.Errorf("%w: bulk length %q", errProtocol, clip(line))
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		if _, err := r.Discard(n + 2); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	case '*':
+		n, err := strconv.Atoi(string(line[1:]))
+		if err != nil || depth > 8 {
+			return nil, fmt.Errorf("%w: array header %q", errProtocol, clip(line))
+		}
+		for range n {
+			if _, err := readReply(r, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("%w: unexpected reply %q", errProtocol, clip(line))
+	}
+}
+
+// readLine reads a CRLF-terminated line and returns it without the CRLF.
+// The slice is valid until the next read.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	line, err := r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) { // a long error reply
+		line = append([]byte(nil), line...) // before the next read reuses the buffer
+		var rest []byte
+		rest, err = r.ReadBytes('\n')
+		line = append(line, rest...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, fmt.Errorf("%w: malformed line %q", errProtocol, clip(line))
+	}
+	return line[:len(line)-2], nil
+}
+
+// clip shortens what an error quotes from the wire.
+func clip(b []byte) []byte {
+	if len(b) > 64 {
+		return b[:64]
+	}
+	return b
+}
+
+// appendCommand appends one RESP command of string arguments.
+func appendCommand(b []byte, args ...string) []byte {
+	b = appendHeader(b, '*', len(args))
+	for _, a := range args {
+		b = appendBulk(b, a)
+	}
+	return b
+}
+
+// appendArgs appends one RESP command whose arguments are strings or
+// []byte, as the FieldMapping produces them.
+func appendArgs(b []byte, args []any) ([]byte, error) {
+	b = appendHeader(b, '*', len(args))
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			b = appendBulk(b, v)
+		case []byte:
+			b = appendBulk(b, v)
+		default:
+			return b, fmt.Errorf("sink: argument of type %T", a)
+		}
+	}
+	return b, nil
+}
+
+func appendHeader(b []byte, kind byte, n int) []byte {
+	// Most lengths are short: their digits are written directly.
+	switch {
+	case n >= 0 && n < 10:
+		return append(b, kind, byte('0'+n), '\r', '\n')
+	case n >= 10 && n < 100:
+		return append(b, kind, byte('0'+n/10), byte('0'+n%10), '\r', '\n')
+	case n >= 100 && n < 1000:
+		return append(b, kind, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10), '\r', '\n')
+	}
+	b = append(b, kind)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '\r', '\n')
+}
+
+func appendBulk[T string | []byte](b []byte, v T) []byte {
+	b = appendHeader(b, '$', len(v))
+	b = append(b, v...)
+	return append(b, '\r', '\n')
+}

@@ -1,0 +1,368 @@
+package sink
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+)
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		in        string
+		wantReply string // "" = not an error reply
+		wantIO    error  // errors.Is target; nil = none
+		rest      string // what must be left unread
+	}{
+		{"$15\r\n1700000000000-0\r\nNEXT", "", nil, "NEXT"},
+		{"$4\r\na\r\nb\r\n+OK\r\n", "", nil, "+OK\r\n"}, // binary-safe: CRLF inside the bulk
+		{"$-1\r\nNEXT", "", nil, "NEXT"},
+		{"+OK\r\nNEXT", "", nil, "NEXT"},
+		{":42\r\nNEXT", "", nil, "NEXT"},
+		{"*2\r\n$1\r\na\r\n*1\r\n:1\r\nNEXT", "", nil, "NEXT"},
+		{"-WRONGTYPE Operation against a key holding the wrong kind of value\r\nNEXT", "WRONGTYPE Operation against a key holding the wrong kind of value", nil, "NEXT"},
+		{"-ERR " + strings.Repeat("x", 70000) + "\r\n", "ERR " + strings.Repeat("x", 70000), nil, ""},
+		{"$x\r\n", "", errProtocol, ""},
+		{"?what\r\n", "", errProtocol, ""},
+		{"+OK\n", "", errProtocol, ""},
+		{"$10\r\nshort", "", io.EOF, ""},
+		{"+OK", "", io.EOF, ""},
+		{strings.Repeat("*1\r\n", 20) + ":1\r\n", "", errProtocol, ""},
+	}
+	for _, tt := range tests {
+		name := tt.in
+		if len(name) > 40 {
+			name = name[:40]
+		}
+		t.Run(name, func(t *testing.T) {
+			r := bufio.NewReaderSize(strings.NewReader(tt.in), 16)
+			reply, ioErr := readReply(r, 0)
+			if tt.wantIO != nil {
+				if !errors.Is(ioErr, tt.wantIO) {
+					t.Fatalf("got connection error %v, want %v", ioErr, tt.wantIO)
+				}
+				if !Retryable(ioErr) {
+					t.Errorf("Retryable(%v): got false, want true", ioErr)
+				}
+				return
+			}
+			if ioErr != nil {
+				t.Fatalf("got connection error %v, want nil", ioErr)
+			}
+			switch {
+			case tt.wantReply == "" && reply != nil:
+				t.Errorf("got reply error %v, want none", reply)
+			case tt.wantReply != "" && (reply == nil || reply.Error() != tt.wantReply):
+				t.Errorf("got reply error %v, want %q", reply, tt.wantReply)
+			}
+			var re redis.Error
+			if reply != nil && !errors.As(reply, &re) {
+				t.Errorf("reply %v is not a redis.Error", reply)
+			}
+			if rest, _ := io.ReadAll(r); string(rest) != tt.rest {
+				t.Errorf("left %q unread, want %q", rest, tt.rest)
+			}
+		})
+	}
+}
+
+func TestAppendArgs(t *testing.T) {
+	got, err := appendArgs(nil, []any{"xadd", "s", "*", "value", []byte("a\r\nb"), "empty", []byte{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "*7\r\n$4\r\nxadd\r\n$1\r\ns\r\n$1\r\n*\r\n$5\r\nvalue\r\n$4\r\na\r\nb\r\n$5\r\nempty\r\n$0\r\n\r\n"
+	if string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := appendArgs(nil, []any{"xadd", 1.5}); err == nil {
+		t.Error("a float64 argument: got nil error, want one")
+	}
+}
+
+// fakeRedis accepts connections and answers every XADD it reads through
+// answer, which returns the reply to send or "" to stop answering and
+// close the connection.
+type fakeRedis struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	dials int
+}
+
+func newFakeRedis(t *testing.T, answer func(n int) string) *fakeRedis {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeRedis{ln: ln}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		n := 0 // commands answered over all connections
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.mu.Lock()
+			f.dials++
+			f.mu.Unlock()
+			r := bufio.NewReader(conn)
+			for {
+				if err := skipCommand(r); err != nil {
+					break
+				}
+				reply := answer(n)
+				n++
+				if reply == "" {
+					break
+				}
+				if reply == "hang" {
+					continue
+				}
+				if _, err := conn.Write([]byte(reply)); err != nil {
+					break
+				}
+			}
+			_ = conn.Close()
+		}
+	}()
+	return f
+}
+
+// skipCommand reads one RESP command (an array of bulk strings).
+func skipCommand(r *bufio.Reader) error {
+	_, err := readReply(r, 0)
+	return err
+}
+
+func (f *fakeRedis) writer(t *testing.T) (*Writer, *redis.Client) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: f.ln.Addr().String(), MaxRetries: -1, DialerRetries: 1,
+		DialTimeout: time.Second, ReadTimeout: 5 * time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := config.Default().Stream
+	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
+	w, err := NewWriter(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.direct == nil {
+		t.Fatal("a standalone client: want the direct transport")
+	}
+	t.Cleanup(w.Close)
+	return w, rdb
+}
+
+func records(n int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "t", Offset: int64(i), Value: []byte(fmt.Sprint(i))}
+	}
+	return recs
+}
+
+// The connection drops after two of three replies: the first two records
+// are written, the third's fate is unknown and so retryable, and the next
+// write uses a new connection.
+func TestDirectConnectionDropsMidReplies(t *testing.T) {
+	f := newFakeRedis(t, func(n int) string {
+		if n == 2 {
+			return ""
+		}
+		return "$3\r\n1-0\r\n"
+	})
+	w, _ := f.writer(t)
+	res, err := w.Write(context.Background(), records(3))
+	if err == nil || !Retryable(err) {
+		t.Fatalf("Write: got error %v, want a retryable one", err)
+	}
+	for i, e := range res.Errs {
+		if (i < 2) != (e == nil) {
+			t.Errorf("record %d: got error %v", i, e)
+		}
+	}
+	if !Retryable(res.Errs[2]) {
+		t.Errorf("record 2: got %v, want a retryable error", res.Errs[2])
+	}
+	res, err = w.Write(context.Background(), records(2))
+	if err != nil || res.Written() != 2 {
+		t.Fatalf("second Write: got %d written, error %v; want 2, nil", res.Written(), err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dials != 2 {
+		t.Errorf("got %d connections, want 2 (the broken one is not reused)", f.dials)
+	}
+}
+
+// A server that never answers: Write returns when ctx's deadline passes,
+// with a retryable error for every record.
+func TestDirectDeadline(t *testing.T) {
+	f := newFakeRedis(t, func(int) string { return "hang" })
+	w, _ := f.writer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := w.Write(ctx, records(3))
+	if elapsed := time.Since(start); elapsed > 3*time.Second {
+		t.Errorf("Write took %v, want about the 200ms deadline", elapsed)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !Retryable(err) {
+		t.Errorf("Write: got error %v, want a retryable deadline error", err)
+	}
+	if res.Written() != 0 {
+		t.Errorf("Written(): got %d, want 0", res.Written())
+	}
+}
+
+// Cancelling the context interrupts a Write blocked on a silent server.
+func TestDirectCancel(t *testing.T) {
+	f := newFakeRedis(t, func(int) string { return "hang" })
+	w, _ := f.writer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := w.Write(ctx, records(2))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Write: got error %v, want context.Canceled", err)
+	}
+}
+
+// A garbled reply drops the connection and fails the rest retryably.
+func TestDirectProtocolError(t *testing.T) {
+	f := newFakeRedis(t, func(n int) string {
+		if n == 1 {
+			return "!bogus\r\n"
+		}
+		return "+OK\r\n"
+	})
+	w, _ := f.writer(t)
+	res, err := w.Write(context.Background(), records(3))
+	if !errors.Is(err, errProtocol) || !Retryable(err) {
+		t.Errorf("Write: got error %v, want a retryable protocol error", err)
+	}
+	if res.Errs[0] != nil || res.Errs[1] == nil || res.Errs[2] == nil {
+		t.Errorf("got errors %v, want record 0 written and 1, 2 failed", res.Errs)
+	}
+}
+
+// The direct transport authenticates as the client's ACL user and writes
+// to the client's DB; a wrong password is an error for every record that
+// retrying cannot fix.
+func TestDirectAuthAndDB(t *testing.T) {
+	m := miniredis.RunT(t)
+	m.RequireUserAuth("connector", "s3cret")
+	cfg := config.Default().Stream
+	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
+	for _, tt := range []struct {
+		name, password string
+		wantWritten    int
+	}{{"right password", "s3cret", 3}, {"wrong password", "nope", 0}} {
+		t.Run(tt.name, func(t *testing.T) {
+			rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), Username: "connector", Password: tt.password, DB: 3, MaxRetries: -1})
+			t.Cleanup(func() { _ = rdb.Close() })
+			w, err := NewWriter(rdb, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(w.Close)
+			res, err := w.Write(context.Background(), records(3))
+			if res.Written() != tt.wantWritten {
+				t.Fatalf("Written(): got %d, want %d (errors %v, %v)", res.Written(), tt.wantWritten, err, res.Errs)
+			}
+			if tt.wantWritten == 0 {
+				if err != nil || !errors.Is(res.Errs[0], ErrRejected) || !strings.Contains(res.Errs[0].Error(), "WRONGPASS") {
+					t.Errorf("got %v, %v; want each record rejected with WRONGPASS", err, res.Errs[0])
+				}
+				return
+			}
+			m.Select(3)
+			es, err := m.Stream("s")
+			m.Select(0)
+			if err != nil || len(es) != 3 {
+				t.Errorf("DB 3 stream s: got %d entries (%v), want 3", len(es), err)
+			}
+		})
+	}
+}
+
+// Lanes write concurrently through one Writer; every record lands once.
+func TestDirectConcurrentWrites(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, PoolSize: 2})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := config.Default().Stream
+	cfg.Key, cfg.KeyField, cfg.Metadata = "s:{partition}", "", []string{"offset"}
+	w, err := NewWriter(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	var wg sync.WaitGroup
+	for p := range 4 {
+		wg.Go(func() {
+			for b := range 20 {
+				recs := records(25)
+				for i, r := range recs {
+					r.Partition, r.Offset = int32(p), int64(b*25+i)
+				}
+				if res, err := w.Write(context.Background(), recs); err != nil || res.Written() != 25 {
+					t.Errorf("partition %d batch %d: got %d written, error %v", p, b, res.Written(), err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for p := range 4 {
+		es, err := m.Stream(fmt.Sprintf("s:%d", p))
+		if err != nil || len(es) != 500 {
+			t.Fatalf("partition %d: got %d entries (%v), want 500", p, len(es), err)
+		}
+		for i, e := range es {
+			if want := fmt.Sprint(i); e.Values[3] != want {
+				t.Fatalf("partition %d entry %d: offset %s, want %s", p, i, e.Values[3], want)
+			}
+		}
+	}
+	if n := len(w.direct.idle); n > 2 {
+		t.Errorf("idle connections: got %d, want at most the pool size 2", n)
+	}
+}
+
+// Redis restarts between two writes: the idle connection it closed is
+// noticed before use, so the next write succeeds at its first attempt.
+func TestDirectIdleConnectionClosedByServer(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := config.Default().Stream
+	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
+	w, err := NewWriter(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	if res, err := w.Write(context.Background(), records(2)); err != nil || res.Written() != 2 {
+		t.Fatalf("first Write: %d written, %v", res.Written(), err)
+	}
+	m.Close()
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the close reach the client's socket
+	if res, err := w.Write(context.Background(), records(3)); err != nil || res.Written() != 3 {
+		t.Fatalf("Write after the restart: got %d written, error %v; want 3, nil", res.Written(), err)
+	}
+}
