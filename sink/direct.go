@@ -172,17 +172,14 @@ func (p *directPool) close() {
 // reply(i, err) for each with its error reply or nil. The returned error is
 // a connection failure (or ctx's error once ctx is done): the replies not
 // yet read are unknown and the connection must be dropped.
+//
+// Cancelling ctx interrupts a write that is blocked, but once the commands
+// are sent their replies are read, bounded by the deadline only (as go-redis
+// does): abandoning them would turn records Redis has written into unknown
+// ones, to be written again. A connector stopping on SIGTERM so commits
+// exactly what it wrote.
 func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, n int, reply func(int, error)) (err error) {
-	// Cancelling ctx interrupts a blocked read or write.
-	interrupted := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		_ = dc.conn.SetDeadline(time.Unix(1, 0))
-		close(interrupted)
-	})
 	defer func() {
-		if !stop() {
-			<-interrupted
-		}
 		if err == nil {
 			return
 		}
@@ -197,7 +194,16 @@ func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []
 	if err := dc.conn.SetWriteDeadline(deadline(ctx, opts.WriteTimeout)); err != nil {
 		return err
 	}
-	if _, err := dc.conn.Write(buf); err != nil {
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		_ = dc.conn.SetWriteDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	_, err = dc.conn.Write(buf)
+	if !stop() {
+		<-interrupted // the next write sets its own deadline
+	}
+	if err != nil {
 		return err
 	}
 	if err := dc.conn.SetReadDeadline(deadline(ctx, opts.ReadTimeout)); err != nil {

@@ -228,15 +228,77 @@ func TestDirectDeadline(t *testing.T) {
 	}
 }
 
-// Cancelling the context interrupts a Write blocked on a silent server.
-func TestDirectCancel(t *testing.T) {
-	f := newFakeRedis(t, func(int) string { return "hang" })
+// Cancelling the context while replies are awaited does not abandon them:
+// the records Redis wrote are reported written (a stopping connector then
+// commits exactly what is in Redis).
+func TestDirectCancelAfterSendingKeepsReplies(t *testing.T) {
+	f := newFakeRedis(t, func(int) string {
+		time.Sleep(100 * time.Millisecond)
+		return "$3\r\n1-0\r\n"
+	})
 	w, _ := f.writer(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err := w.Write(ctx, records(2))
+	time.AfterFunc(50*time.Millisecond, cancel)
+	res, err := w.Write(ctx, records(2))
+	if err != nil || res.Written() != 2 {
+		t.Errorf("Write: got %d written, error %v; want 2, nil", res.Written(), err)
+	}
+}
+
+// A write cancelled before it is sent sends nothing.
+func TestDirectCancelBeforeSending(t *testing.T) {
+	f := newFakeRedis(t, func(int) string { return "+OK\r\n" })
+	w, _ := f.writer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := w.Write(ctx, records(2)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write: got error %v, want context.Canceled", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dials != 0 {
+		t.Errorf("got %d connections, want none", f.dials)
+	}
+}
+
+// Cancelling interrupts a write blocked on a server that stopped reading.
+func TestDirectCancelInterruptsBlockedWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = conn.Close() }) // never read
+		}
+	}()
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, WriteTimeout: 30 * time.Second})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := config.Default().Stream
+	cfg.Key, cfg.MaxEntryBytes = "s", 0
+	w, err := NewWriter(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	recs := records(64)
+	for _, r := range recs {
+		r.Value = make([]byte, 1<<20) // 64 MiB: more than the socket buffers hold
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = w.Write(ctx, recs)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Write: got error %v, want context.Canceled", err)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("Write returned after %v, want soon after the cancel", elapsed)
 	}
 }
 
