@@ -129,7 +129,7 @@ type running struct {
 	err  error
 }
 
-func (e *env) start() *running {
+func (e *env) start(opts ...connector.Option) *running {
 	e.t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: e.mr.Addr(), MaxRetries: -1})
 	e.t.Cleanup(func() { _ = rdb.Close() })
@@ -138,7 +138,8 @@ func (e *env) start() *running {
 		e.t.Fatalf("writer: %v", err)
 	}
 	e.t.Cleanup(w.Close)
-	c := connector.New(e.cfg, w, connector.WithLogger(slog.New(slog.NewTextHandler(testWriter{e.t}, nil))))
+	opts = append([]connector.Option{connector.WithLogger(slog.New(slog.NewTextHandler(testWriter{e.t}, nil)))}, opts...)
+	c := connector.New(e.cfg, w, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{c: c, stop: cancel, done: make(chan struct{})}
 	go func() {
@@ -343,6 +344,50 @@ func TestComponentRedisFailureMidRun(t *testing.T) {
 	}
 	if s := r.c.Snapshot(); s.BreakerTrips == 0 {
 		t.Errorf("breaker trips during a 2s outage: got 0, want at least 1")
+	}
+}
+
+// While fetching is paused the partitions are not fetched, so their high
+// watermarks come from the brokers: the lag counts what is produced during
+// the outage, and drops back to 0 once it is written.
+func TestComponentLagWhilePaused(t *testing.T) {
+	e := newEnv(t, 4)
+	e.produce(1000, 4)
+	r := e.start(connector.WithPausedLagRefresh(100 * time.Millisecond))
+	e.waitEntries(1000, 30*time.Second)
+	e.mr.SetError("LOADING Redis is loading the dataset in memory")
+	e.produce(100, 4) // fetched; its flush fails and pauses fetching
+	waitFor(t, "fetching paused", 10*time.Second, func() bool { return r.c.Snapshot().FetchPaused })
+	e.produce(3000, 4) // not fetched while paused
+	waitFor(t, "lag to count the records produced during the outage", 10*time.Second, func() bool {
+		return r.c.Snapshot().Lag >= 3100
+	})
+	s := r.c.Snapshot()
+	sum := int64(0)
+	for _, ps := range s.PartitionLags {
+		for _, lag := range ps {
+			sum += lag
+		}
+	}
+	if sum != s.Lag || len(s.PartitionLags[testTopic]) != 4 {
+		t.Errorf("partition lags %v: want 4 partitions summing to the total %d", s.PartitionLags, s.Lag)
+	}
+	e.mr.SetError("")
+	e.waitEntries(4100, 30*time.Second)
+	waitFor(t, "lag back to 0", 10*time.Second, func() bool { return r.c.Snapshot().Lag == 0 })
+	r.shutdown(t)
+	e.verify()
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

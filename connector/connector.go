@@ -87,6 +87,10 @@ type Connector struct {
 	fatal    error
 	hwm      map[topicPartition]int64
 
+	// pausedLagRefresh is how often watchPausedLag asks for end offsets
+	// (defaultPausedLagRefresh when 0).
+	pausedLagRefresh time.Duration
+
 	committing atomic.Bool // an asynchronous commit is in flight
 	recommit   atomic.Bool // an asynchronous commit failed: hand every offset out again
 }
@@ -143,7 +147,13 @@ func (c *Connector) Run(ctx context.Context) error {
 	c.client = cl
 	c.log.Info("connector started", "brokers", c.cfg.Kafka.Brokers, "group", c.cfg.Kafka.Group,
 		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var lagWatch sync.WaitGroup
+	lagWatch.Add(1)
+	go c.watchPausedLag(lagCtx, cl, &lagWatch)
 	runErr := c.loop(ctx, cl)
+	stopLag()
+	lagWatch.Wait()
 	return c.shutdown(cl, runErr)
 }
 
