@@ -27,6 +27,12 @@ import (
 // dropped and the batch retried.
 var errProtocol = errors.New("sink: redis protocol error")
 
+// errConnect marks a failure to open a connection: the dial, TLS or the
+// AUTH/SELECT handshake (a password revoked after start-up). Nothing of the
+// batch was sent, and no record is at fault, so it is retried (and counts
+// toward the breaker) rather than handed to errors.policy.
+var errConnect = errors.New("sink: cannot connect to redis")
+
 // replyError is an error reply from Redis. Like go-redis's replies it
 // satisfies redis.Error, so Retryable classifies it by its text.
 type replyError string
@@ -96,12 +102,12 @@ func (p *directPool) get(ctx context.Context) (*directConn, error) {
 	}
 	conn, err := p.opts.Dialer(dctx, p.opts.Network, p.opts.Addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w %s: %w", errConnect, p.opts.Addr, err)
 	}
 	dc := &directConn{conn: conn, r: bufio.NewReaderSize(conn, 32<<10)}
 	if err := p.handshake(ctx, dc); err != nil {
 		_ = conn.Close()
-		return nil, err
+		return nil, fmt.Errorf("%w %s: %w", errConnect, p.opts.Addr, err)
 	}
 	return dc, nil
 }

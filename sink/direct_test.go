@@ -3,6 +3,7 @@ package sink
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -321,8 +322,9 @@ func TestDirectProtocolError(t *testing.T) {
 }
 
 // The direct transport authenticates as the client's ACL user and writes
-// to the client's DB; a wrong password is an error for every record that
-// retrying cannot fix.
+// to the client's DB. A wrong password (revoked after start-up; the
+// start-up check catches it before) fails the whole write retryably: no
+// record is at fault, so none goes to errors.policy.
 func TestDirectAuthAndDB(t *testing.T) {
 	m := miniredis.RunT(t)
 	m.RequireUserAuth("connector", "s3cret")
@@ -345,8 +347,13 @@ func TestDirectAuthAndDB(t *testing.T) {
 				t.Fatalf("Written(): got %d, want %d (errors %v, %v)", res.Written(), tt.wantWritten, err, res.Errs)
 			}
 			if tt.wantWritten == 0 {
-				if err != nil || !errors.Is(res.Errs[0], ErrRejected) || !strings.Contains(res.Errs[0].Error(), "WRONGPASS") {
-					t.Errorf("got %v, %v; want each record rejected with WRONGPASS", err, res.Errs[0])
+				for i, e := range res.Errs {
+					if !Retryable(e) || errors.Is(e, ErrRejected) || !strings.Contains(e.Error(), "WRONGPASS") {
+						t.Errorf("record %d: got %v; want a retryable WRONGPASS error", i, e)
+					}
+				}
+				if !Retryable(err) {
+					t.Errorf("Write: got %v, want a retryable error", err)
 				}
 				return
 			}
@@ -426,5 +433,30 @@ func TestDirectIdleConnectionClosedByServer(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // let the close reach the client's socket
 	if res, err := w.Write(context.Background(), records(3)); err != nil || res.Written() != 3 {
 		t.Fatalf("Write after the restart: got %d written, error %v; want 3, nil", res.Written(), err)
+	}
+}
+
+// A connection that cannot be set up (here: TLS against a plain server)
+// fails the write retryably: nothing was sent and no record is at fault.
+func TestDirectConnectFailureIsRetryable(t *testing.T) {
+	f := newFakeRedis(t, func(int) string { return "+OK\r\n" })
+	rdb := redis.NewClient(&redis.Options{Addr: f.ln.Addr().String(), MaxRetries: -1, DialerRetries: 1,
+		DialTimeout: 2 * time.Second, TLSConfig: &tls.Config{ServerName: "redis.invalid"}})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cfg := config.Default().Stream
+	cfg.Key = "s"
+	w, err := NewWriter(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	res, err := w.Write(context.Background(), records(2))
+	if !errors.Is(err, errConnect) || !Retryable(err) {
+		t.Errorf("Write: got %v, want a retryable connect error", err)
+	}
+	for i, e := range res.Errs {
+		if errors.Is(e, ErrRejected) || !Retryable(e) {
+			t.Errorf("record %d: got %v, want retryable", i, e)
+		}
 	}
 }
