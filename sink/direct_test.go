@@ -149,13 +149,19 @@ func skipCommand(r *bufio.Reader) error {
 	return err
 }
 
-func (f *fakeRedis) writer(t *testing.T) (*Writer, *redis.Client) {
+// directWriter builds a Writer on a standalone client with opts (never
+// retrying by itself) for streams "s" holding only the value, unless edit
+// says otherwise, and requires the direct transport.
+func directWriter(t *testing.T, opts redis.Options, edit func(*config.Stream)) *Writer {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: f.ln.Addr().String(), MaxRetries: -1, DialerRetries: 1,
-		DialTimeout: time.Second, ReadTimeout: 5 * time.Second})
+	opts.MaxRetries = -1
+	rdb := redis.NewClient(&opts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	cfg := config.Default().Stream
 	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
+	if edit != nil {
+		edit(&cfg)
+	}
 	w, err := NewWriter(rdb, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +170,13 @@ func (f *fakeRedis) writer(t *testing.T) (*Writer, *redis.Client) {
 		t.Fatal("a standalone client: want the direct transport")
 	}
 	t.Cleanup(w.Close)
-	return w, rdb
+	return w
+}
+
+func (f *fakeRedis) writer(t *testing.T) *Writer {
+	t.Helper()
+	return directWriter(t, redis.Options{Addr: f.ln.Addr().String(), DialerRetries: 1,
+		DialTimeout: time.Second, ReadTimeout: 5 * time.Second}, nil)
 }
 
 func records(n int) []*kgo.Record {
@@ -185,7 +197,7 @@ func TestDirectConnectionDropsMidReplies(t *testing.T) {
 		}
 		return "$3\r\n1-0\r\n"
 	})
-	w, _ := f.writer(t)
+	w := f.writer(t)
 	res, err := w.Write(context.Background(), records(3))
 	if err == nil || !Retryable(err) {
 		t.Fatalf("Write: got error %v, want a retryable one", err)
@@ -213,7 +225,7 @@ func TestDirectConnectionDropsMidReplies(t *testing.T) {
 // with a retryable error for every record.
 func TestDirectDeadline(t *testing.T) {
 	f := newFakeRedis(t, func(int) string { return "hang" })
-	w, _ := f.writer(t)
+	w := f.writer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -237,7 +249,7 @@ func TestDirectCancelAfterSendingKeepsReplies(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return "$3\r\n1-0\r\n"
 	})
-	w, _ := f.writer(t)
+	w := f.writer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	res, err := w.Write(ctx, records(2))
@@ -249,7 +261,7 @@ func TestDirectCancelAfterSendingKeepsReplies(t *testing.T) {
 // A write cancelled before it is sent sends nothing.
 func TestDirectCancelBeforeSending(t *testing.T) {
 	f := newFakeRedis(t, func(int) string { return "+OK\r\n" })
-	w, _ := f.writer(t)
+	w := f.writer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := w.Write(ctx, records(2)); !errors.Is(err, context.Canceled) {
@@ -278,15 +290,8 @@ func TestDirectCancelInterruptsBlockedWrite(t *testing.T) {
 			t.Cleanup(func() { _ = conn.Close() }) // never read
 		}
 	}()
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, WriteTimeout: 30 * time.Second})
-	t.Cleanup(func() { _ = rdb.Close() })
-	cfg := config.Default().Stream
-	cfg.Key, cfg.MaxEntryBytes = "s", 0
-	w, err := NewWriter(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
+	w := directWriter(t, redis.Options{Addr: ln.Addr().String(), WriteTimeout: 30 * time.Second},
+		func(c *config.Stream) { c.MaxEntryBytes = 0 })
 	recs := records(64)
 	for _, r := range recs {
 		r.Value = make([]byte, 1<<20) // 64 MiB: more than the socket buffers hold
@@ -311,7 +316,7 @@ func TestDirectProtocolError(t *testing.T) {
 		}
 		return "+OK\r\n"
 	})
-	w, _ := f.writer(t)
+	w := f.writer(t)
 	res, err := w.Write(context.Background(), records(3))
 	if !errors.Is(err, errProtocol) || !Retryable(err) {
 		t.Errorf("Write: got error %v, want a retryable protocol error", err)
@@ -328,20 +333,12 @@ func TestDirectProtocolError(t *testing.T) {
 func TestDirectAuthAndDB(t *testing.T) {
 	m := miniredis.RunT(t)
 	m.RequireUserAuth("connector", "s3cret")
-	cfg := config.Default().Stream
-	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
 	for _, tt := range []struct {
 		name, password string
 		wantWritten    int
 	}{{"right password", "s3cret", 3}, {"wrong password", "nope", 0}} {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), Username: "connector", Password: tt.password, DB: 3, MaxRetries: -1})
-			t.Cleanup(func() { _ = rdb.Close() })
-			w, err := NewWriter(rdb, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(w.Close)
+			w := directWriter(t, redis.Options{Addr: m.Addr(), Username: "connector", Password: tt.password, DB: 3}, nil)
 			res, err := w.Write(context.Background(), records(3))
 			if res.Written() != tt.wantWritten {
 				t.Fatalf("Written(): got %d, want %d (errors %v, %v)", res.Written(), tt.wantWritten, err, res.Errs)
@@ -370,15 +367,8 @@ func TestDirectAuthAndDB(t *testing.T) {
 // Lanes write concurrently through one Writer; every record lands once.
 func TestDirectConcurrentWrites(t *testing.T) {
 	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1, PoolSize: 2})
-	t.Cleanup(func() { _ = rdb.Close() })
-	cfg := config.Default().Stream
-	cfg.Key, cfg.KeyField, cfg.Metadata = "s:{partition}", "", []string{"offset"}
-	w, err := NewWriter(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
+	w := directWriter(t, redis.Options{Addr: m.Addr(), PoolSize: 2},
+		func(c *config.Stream) { c.Key, c.Metadata = "s:{partition}", []string{"offset"} })
 	var wg sync.WaitGroup
 	for p := range 4 {
 		wg.Go(func() {
@@ -414,15 +404,7 @@ func TestDirectConcurrentWrites(t *testing.T) {
 // noticed before use, so the next write succeeds at its first attempt.
 func TestDirectIdleConnectionClosedByServer(t *testing.T) {
 	m := miniredis.RunT(t)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: -1})
-	t.Cleanup(func() { _ = rdb.Close() })
-	cfg := config.Default().Stream
-	cfg.Key, cfg.KeyField, cfg.Metadata = "s", "", nil
-	w, err := NewWriter(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
+	w := directWriter(t, redis.Options{Addr: m.Addr()}, nil)
 	if res, err := w.Write(context.Background(), records(2)); err != nil || res.Written() != 2 {
 		t.Fatalf("first Write: %d written, %v", res.Written(), err)
 	}
@@ -440,16 +422,8 @@ func TestDirectIdleConnectionClosedByServer(t *testing.T) {
 // fails the write retryably: nothing was sent and no record is at fault.
 func TestDirectConnectFailureIsRetryable(t *testing.T) {
 	f := newFakeRedis(t, func(int) string { return "+OK\r\n" })
-	rdb := redis.NewClient(&redis.Options{Addr: f.ln.Addr().String(), MaxRetries: -1, DialerRetries: 1,
-		DialTimeout: 2 * time.Second, TLSConfig: &tls.Config{ServerName: "redis.invalid"}})
-	t.Cleanup(func() { _ = rdb.Close() })
-	cfg := config.Default().Stream
-	cfg.Key = "s"
-	w, err := NewWriter(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Close)
+	w := directWriter(t, redis.Options{Addr: f.ln.Addr().String(), DialerRetries: 1,
+		DialTimeout: 2 * time.Second, TLSConfig: &tls.Config{ServerName: "redis.invalid"}}, nil)
 	res, err := w.Write(context.Background(), records(2))
 	if !errors.Is(err, errConnect) || !Retryable(err) {
 		t.Errorf("Write: got %v, want a retryable connect error", err)
