@@ -2,6 +2,8 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -46,6 +48,20 @@ func Retryable(err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
+	// A TLS handshake that fails (an expired or replaced certificate) is
+	// the connection's failure, not a record's: nothing was sent.
+	var (
+		verify   *tls.CertificateVerificationError
+		alert    tls.AlertError
+		header   tls.RecordHeaderError
+		hostname x509.HostnameError
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+	)
+	if errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) ||
+		errors.As(err, &hostname) || errors.As(err, &unknown) || errors.As(err, &invalid) {
+		return true
+	}
 	// A reply wrapped with context (as Write does) is classified by its own text.
 	var reply redis.Error
 	if errors.As(err, &reply) {
@@ -58,6 +74,11 @@ func Retryable(err error) bool {
 func retryableReply(msg string) bool {
 	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN",
 		"CLUSTERDOWN", "OOM", "BUSY", "NOREPLICAS", "ERR max number of clients",
+		// The connection is not authenticated (a password rotated after
+		// start-up): no record is at fault, so the breaker, not
+		// errors.policy, deals with it. So is an ACL user that may not run
+		// XADD at all; NOPERM about a key, by contrast, is that record's.
+		"WRONGPASS", "NOAUTH", "NOPERM this user has no permissions to run",
 		"MOVED", "ASK", "redis: connection pool timeout", "redis: client is closed"} {
 		if strings.HasPrefix(msg, prefix) {
 			return true

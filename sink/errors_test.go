@@ -2,6 +2,8 @@ package sink_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +54,13 @@ func TestRetryable(t *testing.T) {
 		{"CLUSTERDOWN reply", errors.New("CLUSTERDOWN The cluster is down"), true},
 		{"BUSY reply", errors.New("BUSY Redis is busy running a script."), true},
 		{"max clients reply", errors.New("ERR max number of clients reached"), true},
+		{"WRONGPASS reply (a password rotated after start-up)", errors.New("WRONGPASS invalid username-password pair or user is disabled."), true},
+		{"NOAUTH reply", errors.New("NOAUTH Authentication required."), true},
+		{"NOPERM reply (XADD not allowed at all)", errors.New("NOPERM this user has no permissions to run the 'xadd' command"), true},
+		{"NOPERM reply (a key outside the ACL)", errors.New("NOPERM this user has no permissions to access one of the keys used as arguments"), false},
+		{"TLS verification failure", wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), true},
+		{"TLS alert from the server", wrap(tls.AlertError(42)), true},
+		{"x509 name mismatch", x509.HostnameError{Host: "redis.invalid"}, true},
 		{"WRONGTYPE reply", errors.New("WRONGTYPE Operation against a key holding the wrong kind of value"), false},
 		{"syntax error reply", errors.New("ERR syntax error"), false},
 		{"arbitrary error", errors.New("something else"), false},
