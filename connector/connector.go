@@ -149,8 +149,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagWatch sync.WaitGroup
-	lagWatch.Add(1)
-	go c.watchPausedLag(lagCtx, cl, &lagWatch)
+	lagWatch.Go(func() { c.watchPausedLag(lagCtx, cl) })
 	runErr := c.loop(ctx, cl)
 	stopLag()
 	lagWatch.Wait()

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -21,8 +20,7 @@ const defaultPausedLagRefresh = 5 * time.Second
 // asks the brokers for the end offsets of the assigned partitions (one
 // ListOffsets round trip) and raises the known high watermarks. Running
 // fetches need none of it.
-func (c *Connector) watchPausedLag(ctx context.Context, cl *kgo.Client, wg *sync.WaitGroup) {
-	defer wg.Done()
+func (c *Connector) watchPausedLag(ctx context.Context, cl *kgo.Client) {
 	every := c.pausedLagRefresh
 	if every <= 0 {
 		every = defaultPausedLagRefresh

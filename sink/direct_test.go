@@ -88,8 +88,11 @@ func TestAppendArgs(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if _, err := appendArgs(nil, []any{"xadd", 1.5}); err == nil {
+	before := []byte("+earlier\r\n")
+	if out, err := appendArgs(before, []any{"xadd", 1.5}); err == nil {
 		t.Error("a float64 argument: got nil error, want one")
+	} else if string(out) != string(before) {
+		t.Errorf("after the error the buffer is %q, want it as it was (%q)", out, before)
 	}
 }
 

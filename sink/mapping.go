@@ -160,19 +160,15 @@ func (m *FieldMapping) respFieldArgs(rec *kgo.Record) int {
 
 // appendRESPFields appends the entry's fields for rec to dst as RESP bulk
 // strings, exactly as appendArgs would encode what AppendFields returns,
-// but without boxing each field into an interface (see direct.go). It
-// returns the number of arguments appended. It serves the raw format only
-// (ok false for json). scratch holds sealed values.
-func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (out, arena []byte, nargs int, ok bool, err error) {
-	if m.json {
-		return dst, scratch, 0, false, nil
-	}
+// but without boxing each field into an interface (see direct.go): the
+// respFieldArgs(rec) arguments, which FuzzDirectEncoding holds to that.
+// It serves the raw format only. scratch holds sealed values.
+func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (out, arena []byte, err error) {
 	start, size := len(dst), 0
 	// pair appends a field whose name is encoded already.
 	pair := func(name []byte, nameLen int, value []byte) {
 		dst = appendBulk(append(dst, name...), value)
 		size += nameLen + len(value)
-		nargs += 2
 	}
 	if m.seal != nil {
 		begin := len(scratch)
@@ -180,7 +176,6 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		pair(m.respValueName, len(m.valueField), scratch[begin:])
 		dst = append(dst, m.respKeyIDPair...)
 		size += len(m.keyIDPair[0].(string)) + len(m.keyIDPair[1].(string))
-		nargs += 2
 	} else {
 		pair(m.respValueName, len(m.valueField), rec.Value)
 	}
@@ -202,7 +197,6 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 			dst = append(append(append(dst, m.headersPrefix...), h.Key...), '\r', '\n')
 			dst = appendBulk(dst, value)
 			size += len(m.headersPrefix) + len(h.Key) + len(value)
-			nargs += 2
 		}
 	}
 	var num [20]byte
@@ -212,7 +206,6 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		case metaTopic:
 			dst = appendBulk(append(dst, name...), rec.Topic)
 			size += nameLen + len(rec.Topic)
-			nargs += 2
 		case metaPartition:
 			pair(name, nameLen, strconv.AppendInt(num[:0], int64(rec.Partition), 10))
 		case metaOffset:
@@ -222,9 +215,9 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		}
 	}
 	if m.maxEntryBytes > 0 && size > m.maxEntryBytes {
-		return dst[:start], scratch, 0, true, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)
+		return dst[:start], scratch, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)
 	}
-	return dst, scratch, nargs, true, nil
+	return dst, scratch, nil
 }
 
 func nonNil(b []byte) []byte {
