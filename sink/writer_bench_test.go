@@ -23,47 +23,41 @@ func benchRecords(n, size int) []*kgo.Record {
 	return recs
 }
 
-// BenchmarkAppendFields measures turning one 100-byte record into XADD
-// arguments with the default mapping (value, key, four metadata fields).
+// BenchmarkAppendFields measures turning one record into XADD arguments
+// (the generic path: go-redis pipelines and the json format): a 100-byte
+// value with the default mapping (value, key, four metadata fields), and a
+// small JSON object with the json format.
 func BenchmarkAppendFields(b *testing.B) {
-	m, err := sink.NewFieldMapping(config.Default().Stream)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := benchRecords(1, 100)[0]
-	args := make([]any, 0, 16)
-	var arena []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		args, arena, err = m.AppendFields(args[:0], arena[:0], rec)
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkAppendFieldsJSON measures the json format on a small object.
-func BenchmarkAppendFieldsJSON(b *testing.B) {
-	cfg := config.Default().Stream
-	cfg.Format = "json"
-	m, err := sink.NewFieldMapping(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rec := &kgo.Record{Topic: "events", Value: []byte(`{"id":123,"user":"u-17","action":"click","meta":{"a":1}}`)}
-	args := make([]any, 0, 32)
-	var arena []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		args, arena, err = m.AppendFields(args[:0], arena[:0], rec)
-		if err != nil {
-			b.Fatal(err)
-		}
+	jsonCfg := config.Default().Stream
+	jsonCfg.Format = "json"
+	for _, bc := range []struct {
+		name string
+		cfg  config.Stream
+		rec  *kgo.Record
+	}{
+		{"raw", config.Default().Stream, benchRecords(1, 100)[0]},
+		{"json", jsonCfg, &kgo.Record{Topic: "events", Value: []byte(`{"id":123,"user":"u-17","action":"click","meta":{"a":1}}`)}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, err := sink.NewFieldMapping(bc.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			args := make([]any, 0, 32)
+			var arena []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				args, arena, err = m.AppendFields(args[:0], arena[:0], bc.rec)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
-// BenchmarkWriteBatch measures one 500-record pipelined Write, encoding
-// included, against an in-process Redis; per-op time divided by 500 is the
+// BenchmarkWriteBatch measures one 500-record Write (the direct transport),
+// encoding included, against an in-process Redis; per-op time divided by 500 is the
 // per-record cost of the sink (and miniredis).
 func BenchmarkWriteBatch(b *testing.B) {
 	mr := miniredis.RunT(b)
@@ -73,6 +67,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer w.Close()
 	recs := benchRecords(500, 100)
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -57,12 +57,13 @@ func TestFaultRedisLatency(t *testing.T) {
 }
 
 // TestFaultRedisReplyTimeout: replies take 2.5 s, longer than
-// redis.read_timeout (1 s), for 30 s (short: 14 s). An XADD sent on an open
-// connection is applied but its reply comes too late; a new connection's
-// handshake times out too. Each attempt takes 1–2 s to fail, so the five
-// failures that open the breaker take about 10 s; the short version is
-// just long enough to see it open. This is the "Redis timeout after apply"
-// source of duplicates; nothing is lost.
+// redis.read_timeout (1 s), for 30 s (short: 14 s). An XADD is applied but
+// its reply comes too late, so every attempt fails after about a second
+// (on a new connection too: without a password there is no handshake to
+// time out first), and five flushes' worth of attempts open the breaker;
+// the short version is long enough to see it open (3 times in the CI
+// runs). This is the "Redis timeout after apply" source of duplicates;
+// nothing is lost.
 func TestFaultRedisReplyTimeout(t *testing.T) {
 	needServices(t)
 	px := startRedisProxy(t, svc.redisAddr)
