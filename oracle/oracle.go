@@ -6,6 +6,7 @@ package oracle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -94,18 +95,31 @@ func (c *Checker) Report() Report {
 // ReadStream calls fn for every entry of the stream at key, oldest first,
 // paging with XRANGE.
 func ReadStream(ctx context.Context, rdb redis.Cmdable, key string, fn func(id string, fields map[string]any) error) error {
-	start := "-"
+	return ReadStreamRange(ctx, rdb, key, "-", "+", fn)
+}
+
+// ErrStop, returned by a ReadStreamRange callback, ends the read early
+// without an error.
+var ErrStop = errors.New("oracle: stop reading")
+
+// ReadStreamRange is ReadStream over the entries from start to end
+// (XRANGE's bounds: IDs, "-", "+").
+func ReadStreamRange(ctx context.Context, rdb redis.Cmdable, key, start, end string, fn func(id string, fields map[string]any) error) error {
+	const page = 10000
 	for {
-		msgs, err := rdb.XRangeN(ctx, key, start, "+", 10000).Result()
+		msgs, err := rdb.XRangeN(ctx, key, start, end, page).Result()
 		if err != nil {
 			return fmt.Errorf("oracle: xrange %s: %w", key, err)
 		}
 		for _, m := range msgs {
 			if err := fn(m.ID, m.Values); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
 				return err
 			}
 		}
-		if len(msgs) < 10000 {
+		if len(msgs) < page {
 			return nil
 		}
 		start = "(" + msgs[len(msgs)-1].ID

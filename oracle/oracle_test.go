@@ -275,3 +275,37 @@ func TestReadStreamErrors(t *testing.T) {
 		}
 	})
 }
+
+// ReadStreamRange reads between its bounds and stops without error when
+// the callback says ErrStop; other callback errors come back.
+func TestReadStreamRange(t *testing.T) {
+	m, rdb := newRedis(t)
+	for i := range 6 {
+		if _, err := m.XAdd("r", fmt.Sprintf("%d-0", i+1), []string{"seq", strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	err := oracle.ReadStreamRange(context.Background(), rdb, "r", "2-0", "5-0", func(id string, _ map[string]any) error {
+		if len(got) == 2 {
+			return oracle.ErrStop
+		}
+		got = append(got, id)
+		return nil
+	})
+	if err != nil || strings.Join(got, ",") != "2-0,3-0" {
+		t.Errorf("got %v, %v; want [2-0 3-0], nil", got, err)
+	}
+	got = nil
+	err = oracle.ReadStreamRange(context.Background(), rdb, "r", "(4-0", "+", func(id string, _ map[string]any) error {
+		got = append(got, id)
+		return nil
+	})
+	if err != nil || strings.Join(got, ",") != "5-0,6-0" {
+		t.Errorf("exclusive start: got %v, %v; want [5-0 6-0], nil", got, err)
+	}
+	boom := errors.New("boom")
+	if err := oracle.ReadStreamRange(context.Background(), rdb, "r", "-", "+", func(string, map[string]any) error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("callback error: got %v, want boom", err)
+	}
+}

@@ -13,13 +13,13 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
+	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -141,52 +141,38 @@ type decryptedEntry struct {
 	Error        string            `json:"error,omitempty"`
 }
 
-// printDecrypted pages through the stream with XRANGE and prints each entry
-// opened; an entry without the key id field was not sealed and is printed
-// as it is. It returns how many entries failed to open.
+// printDecrypted reads the stream's entries from start to end and prints
+// each opened; an entry without the key id field was not sealed and is
+// printed as it is. It returns how many entries failed to open.
 func printDecrypted(ctx context.Context, rdb redis.UniversalClient, ring *encryption.Keyring, fields encryption.EntryFields,
 	stream, start, end string, limit int, w io.Writer) (failed int, err error) {
 	enc := json.NewEncoder(w)
 	printed := 0
-	for {
-		page := int64(1000)
-		if limit > 0 {
-			page = min(page, int64(limit-printed))
+	err = oracle.ReadStreamRange(ctx, rdb, stream, start, end, func(id string, values map[string]any) error {
+		if limit > 0 && printed == limit {
+			return oracle.ErrStop
 		}
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		msgs, err := rdb.XRangeN(rctx, stream, start, end, page).Result()
-		cancel()
-		if err != nil {
-			return failed, fmt.Errorf("xrange %s: %w", stream, err)
+		out := decryptedEntry{ID: id, Fields: map[string]string{}}
+		if keyID, ok := values[fields.KeyID].(string); ok {
+			out.KeyID = keyID
 		}
-		for _, m := range msgs {
-			out := decryptedEntry{ID: m.ID, Fields: map[string]string{}}
-			if id, ok := m.Values[fields.KeyID].(string); ok {
-				out.KeyID = id
-			}
-			if err := ring.OpenEntry(m.Values, fields); err != nil && !errors.Is(err, encryption.ErrNoKeyID) {
-				out.Error = err.Error()
-				failed++
-			}
-			for k, v := range m.Values {
-				s := fmt.Sprint(v)
-				if utf8.ValidString(s) {
-					out.Fields[k] = s
-					continue
-				}
-				if out.FieldsBase64 == nil {
-					out.FieldsBase64 = map[string]string{}
-				}
-				out.FieldsBase64[k] = base64.StdEncoding.EncodeToString([]byte(s))
-			}
-			if err := enc.Encode(out); err != nil {
-				return failed, err
-			}
-			printed++
+		if err := ring.OpenEntry(values, fields); err != nil && !errors.Is(err, encryption.ErrNoKeyID) {
+			out.Error = err.Error()
+			failed++
 		}
-		if len(msgs) < int(page) || (limit > 0 && printed >= limit) {
-			return failed, nil
+		for k, v := range values {
+			s := fmt.Sprint(v)
+			if utf8.ValidString(s) {
+				out.Fields[k] = s
+				continue
+			}
+			if out.FieldsBase64 == nil {
+				out.FieldsBase64 = map[string]string{}
+			}
+			out.FieldsBase64[k] = base64.StdEncoding.EncodeToString([]byte(s))
 		}
-		start = "(" + msgs[len(msgs)-1].ID
-	}
+		printed++
+		return enc.Encode(out)
+	})
+	return failed, err
 }
