@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -23,7 +24,7 @@ type VerifyReport struct {
 	// Latency is, per entry, the time from the producer's send to the
 	// entry's stream ID (Redis's clock, millisecond resolution, so each
 	// figure is up to 1ms low).
-	Latency Histogram
+	Latency latency.Counts
 	Streams []string
 }
 
@@ -82,22 +83,24 @@ func (g *Generator) Verify(ctx context.Context, rdb redis.Cmdable, streams []str
 	chk := oracle.NewChecker()
 	g.Expected(chk.Expect)
 	rep := VerifyReport{Streams: streams}
+	var lat latency.Histogram
 	last := make(map[string]string, len(streams))
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := g.readNew(ctx, rdb, streams, valueField, last, chk, &rep)
+		n, err := g.readNew(ctx, rdb, streams, valueField, last, chk, &rep, &lat)
 		if err != nil {
+			rep.Latency = lat.Snapshot()
 			return rep, err
 		}
 		r := chk.Report()
 		if r.Lost == 0 || time.Now().After(deadline) {
-			rep.Report = r
+			rep.Report, rep.Latency = r, lat.Snapshot()
 			return rep, nil
 		}
 		if n == 0 {
 			select {
 			case <-ctx.Done():
-				rep.Report = r
+				rep.Report, rep.Latency = r, lat.Snapshot()
 				return rep, ctx.Err()
 			case <-time.After(200 * time.Millisecond):
 			}
@@ -106,9 +109,9 @@ func (g *Generator) Verify(ctx context.Context, rdb redis.Cmdable, streams []str
 }
 
 // readNew reads the entries after last[stream] of every stream into chk and
-// returns how many it read.
+// lat and returns how many it read.
 func (g *Generator) readNew(ctx context.Context, rdb redis.Cmdable, streams []string, valueField string,
-	last map[string]string, chk *oracle.Checker, rep *VerifyReport) (int, error) {
+	last map[string]string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) (int, error) {
 	const page = 10000
 	total := 0
 	for _, key := range streams {
@@ -122,7 +125,7 @@ func (g *Generator) readNew(ctx context.Context, rdb redis.Cmdable, streams []st
 				return total, fmt.Errorf("loadgen: verify: xrange %s: %w", key, err)
 			}
 			for _, m := range msgs {
-				g.observe(m, valueField, chk, rep)
+				g.observe(m, valueField, chk, rep, lat)
 			}
 			total += len(msgs)
 			if len(msgs) > 0 {
@@ -136,7 +139,7 @@ func (g *Generator) readNew(ctx context.Context, rdb redis.Cmdable, streams []st
 	return total, nil
 }
 
-func (g *Generator) observe(m redis.XMessage, valueField string, chk *oracle.Checker, rep *VerifyReport) {
+func (g *Generator) observe(m redis.XMessage, valueField string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) {
 	v, _ := m.Values[valueField].(string)
 	h, err := ParseValue([]byte(v))
 	if err != nil || h.Run != g.cfg.Run {
@@ -146,6 +149,6 @@ func (g *Generator) observe(m redis.XMessage, valueField string, chk *oracle.Che
 	chk.Observe(h.Partition, h.Seq)
 	msText, _, _ := strings.Cut(m.ID, "-")
 	if at, err := strconv.ParseInt(msText, 10, 64); err == nil {
-		rep.Latency.Record(time.UnixMilli(at).Sub(h.Sent))
+		lat.Record(time.UnixMilli(at).Sub(h.Sent))
 	}
 }
