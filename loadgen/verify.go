@@ -112,42 +112,34 @@ func (g *Generator) Verify(ctx context.Context, rdb redis.Cmdable, streams []str
 // lat and returns how many it read.
 func (g *Generator) readNew(ctx context.Context, rdb redis.Cmdable, streams []string, valueField string,
 	last map[string]string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) (int, error) {
-	const page = 10000
 	total := 0
 	for _, key := range streams {
-		for {
-			start := "-"
-			if id, ok := last[key]; ok {
-				start = "(" + id
-			}
-			msgs, err := rdb.XRangeN(ctx, key, start, "+", page).Result()
-			if err != nil {
-				return total, fmt.Errorf("loadgen: verify: xrange %s: %w", key, err)
-			}
-			for _, m := range msgs {
-				g.observe(m, valueField, chk, rep, lat)
-			}
-			total += len(msgs)
-			if len(msgs) > 0 {
-				last[key] = msgs[len(msgs)-1].ID
-			}
-			if len(msgs) < page {
-				break
-			}
+		start := "-"
+		if id, ok := last[key]; ok {
+			start = "(" + id
+		}
+		err := sink.ReadStreamRange(ctx, rdb, key, start, "+", func(id string, values map[string]any) error {
+			g.observe(id, values, valueField, chk, rep, lat)
+			last[key] = id
+			total++
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("loadgen: verify: %w", err)
 		}
 	}
 	return total, nil
 }
 
-func (g *Generator) observe(m redis.XMessage, valueField string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) {
-	v, _ := m.Values[valueField].(string)
+func (g *Generator) observe(id string, values map[string]any, valueField string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) {
+	v, _ := values[valueField].(string)
 	h, err := ParseValue([]byte(v))
 	if err != nil || h.Run != g.cfg.Run {
 		rep.Foreign++
 		return
 	}
 	chk.Observe(h.Partition, h.Seq)
-	msText, _, _ := strings.Cut(m.ID, "-")
+	msText, _, _ := strings.Cut(id, "-")
 	if at, err := strconv.ParseInt(msText, 10, 64); err == nil {
 		lat.Record(time.UnixMilli(at).Sub(h.Sent))
 	}
