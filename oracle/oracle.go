@@ -1,7 +1,3 @@
-// Package oracle verifies a delivery after the fact: every produced record
-// carries a unique (partition, sequence); reading the target streams back,
-// the Checker reports what was lost, duplicated or reordered. The demo, the
-// load generator and the integration suite share it.
 package oracle
 
 import "fmt"
