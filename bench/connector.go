@@ -15,6 +15,7 @@ import (
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -174,7 +175,7 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 		err = fmt.Errorf("bench: stream %s holds %d entries, want %d", stream, n, e.cfg.Records)
 	}
 	if err == nil && round == 1 {
-		var lat connector.LatencyCounts
+		var lat latency.Counts
 		lat, _, err = e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)
 		m.LatencyP50Ms, m.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
 	}
@@ -190,17 +191,17 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 // paced produces rate events/s for dur to topic while the connector runs,
 // waits until they are written, and returns the connector's end-to-end
 // latency histogram for them (Kafka record timestamp to XADD acknowledged).
-func (e *env) paced(ctx context.Context, r *connRun, topic string, rate int, dur time.Duration) (connector.LatencyCounts, *loadgen.Generator, error) {
+func (e *env) paced(ctx context.Context, r *connRun, topic string, rate int, dur time.Duration) (latency.Counts, *loadgen.Generator, error) {
 	before := r.c.Snapshot()
 	gen, err := e.produce(ctx, loadgen.Config{Topic: topic, Partitions: e.cfg.Partitions, Rate: rate, Duration: dur,
 		Size: e.cfg.ValueBytes, Keys: e.cfg.Keys}, time.Millisecond)
 	if err != nil {
-		return nil, nil, err
+		return latency.Counts{}, nil, err
 	}
 	want := before.Written + uint64(gen.Progress().Acked)
 	if err := r.waitFor(ctx, "write the paced records", 5*time.Millisecond, e.cfg.PhaseTimeout,
 		func(s connector.Snapshot) bool { return s.Written >= want }); err != nil {
-		return nil, gen, err
+		return latency.Counts{}, gen, err
 	}
 	return r.c.Snapshot().Latency.Sub(before.Latency), gen, nil
 }
@@ -252,7 +253,7 @@ func (e *env) runLatency(ctx context.Context) (LatencyRun, error) {
 		return out, err
 	}
 	out.Lost, out.Duplicated, out.OutOfOrder = rep.Lost, rep.Duplicated, rep.OutOfOrder
-	out.ReadBack = quantilesOf(&rep.Latency)
+	out.ReadBack = quantilesOf(rep.Latency)
 	if !rep.OK() {
 		return out, fmt.Errorf("bench: latency run: %s", rep.Report)
 	}
@@ -266,7 +267,7 @@ type kafkaOnly struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	seen   atomic.Int64
-	hist   loadgen.Histogram // the polling goroutine's until done closes
+	hist   latency.Histogram // the polling goroutine's until done closes
 }
 
 func (e *env) startKafkaOnly(ctx context.Context, topic string) (*kafkaOnly, error) {
@@ -311,8 +312,8 @@ func (k *kafkaOnly) stop() {
 
 // wait waits until n records were seen, stops the consumer and returns its
 // histogram.
-func (k *kafkaOnly) wait(ctx context.Context, n int64, timeout time.Duration) (*loadgen.Histogram, error) {
+func (k *kafkaOnly) wait(ctx context.Context, n int64, timeout time.Duration) (latency.Counts, error) {
 	err := wait(ctx, "kafka-only consumer", 5*time.Millisecond, timeout, nil, func() bool { return k.seen.Load() >= n })
 	k.stop()
-	return &k.hist, err
+	return k.hist.Snapshot(), err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -26,7 +27,7 @@ type naiveForwarder struct {
 	written atomic.Int64
 	// latency holds, for records of the latency topic, the time from the
 	// Kafka record timestamp to the XADD's reply (forward's goroutine only).
-	latency      loadgen.Histogram
+	latency      latency.Histogram
 	latencyTopic string
 }
 
@@ -174,6 +175,7 @@ func (e *env) runNaive(ctx context.Context, backlog string, round int) (Measurem
 	case <-time.After(e.cfg.PhaseTimeout):
 		err = errors.New("bench: naive: paced records not written in time")
 	}
-	out.LatencyP50Ms, out.LatencyP99Ms = msOf(n.latency.Quantile(0.50)), msOf(n.latency.Quantile(0.99))
+	lat := n.latency.Snapshot()
+	out.LatencyP50Ms, out.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
 	return out, err
 }

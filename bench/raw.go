@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -78,8 +79,8 @@ func rawEntries(topic, stream string, n int64, size int, partitions int32, keys 
 
 // rawSink writes entries with pipelines of the given size, one pipeline in
 // flight at a time, and returns its figures and the pipelines' round trips.
-func rawSink(ctx context.Context, rdb redis.UniversalClient, entries [][]any, pipeline, valueBytes int) (Measurement, *loadgen.Histogram, error) {
-	var rtt loadgen.Histogram
+func rawSink(ctx context.Context, rdb redis.UniversalClient, entries [][]any, pipeline, valueBytes int) (Measurement, latency.Counts, error) {
+	var rtt latency.Histogram
 	m := startMeter()
 	cmds := make([]*redis.Cmd, 0, pipeline)
 	for start := 0; start < len(entries); start += pipeline {
@@ -93,13 +94,14 @@ func rawSink(ctx context.Context, rdb redis.UniversalClient, entries [][]any, pi
 			cmds = append(cmds, cmd)
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return Measurement{}, nil, fmt.Errorf("bench: raw pipeline: %w", err)
+			return Measurement{}, latency.Counts{}, fmt.Errorf("bench: raw pipeline: %w", err)
 		}
 		rtt.Record(time.Since(t0))
 	}
 	out := m.stop(fmt.Sprintf("raw/%d", pipeline), int64(len(entries)), valueBytes)
-	out.LatencyP50Ms, out.LatencyP99Ms = msOf(rtt.Quantile(0.50)), msOf(rtt.Quantile(0.99))
-	return out, &rtt, nil
+	lat := rtt.Snapshot()
+	out.LatencyP50Ms, out.LatencyP99Ms = msOf(lat.Quantile(0.50)), msOf(lat.Quantile(0.99))
+	return out, lat, nil
 }
 
 // bestRaw measures every pipeline size and returns the fastest.

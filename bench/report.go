@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 )
 
 // Measurement is one contender's figures.
@@ -106,8 +106,8 @@ type Quantiles struct {
 	MaxMs float64 `json:"max_ms"`
 }
 
-func quantilesOf(h *loadgen.Histogram) Quantiles {
-	return Quantiles{P50Ms: msOf(h.Quantile(0.50)), P99Ms: msOf(h.Quantile(0.99)), MaxMs: msOf(h.Max())}
+func quantilesOf(c latency.Counts) Quantiles {
+	return Quantiles{P50Ms: msOf(c.Quantile(0.50)), P99Ms: msOf(c.Quantile(0.99)), MaxMs: msOf(c.Max())}
 }
 
 // Result is a whole bench run.

@@ -5,4 +5,9 @@
 // finds in one error (unknown keys, values of the wrong type, rule
 // violations), each as a *FieldError naming the key and the offending value,
 // so a single `validate` run lists everything to fix.
+//
+// It also owns what is derived from configuration values alone: the client
+// TLS configuration of kafka.tls and redis.tls (TLS.ClientConfig) and the
+// "ID=FILE" encryption key specs (ParseKeySpec, ValidKeyID). It imports no
+// other package of the project, so every package may import it.
 package config

@@ -3,8 +3,6 @@ package config
 import (
 	"slices"
 	"strings"
-
-	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
 )
 
 // Encryption configures payload encryption: the value field, and the
@@ -35,7 +33,7 @@ func defaultEncryption() Encryption {
 func (e Encryption) KeyFiles() map[string]string {
 	files := map[string]string{}
 	for _, spec := range e.Keys {
-		if id, file, err := encryption.ParseKeySpec(spec); err == nil {
+		if id, file, err := ParseKeySpec(spec); err == nil {
 			files[id] = file
 		}
 	}
@@ -57,7 +55,7 @@ func (e Encryption) SealedFields(s Stream) []string {
 func (e Encryption) check(p *problemList, s Stream) {
 	ids := map[string]bool{}
 	for _, spec := range e.Keys {
-		id, _, err := encryption.ParseKeySpec(spec)
+		id, _, err := ParseKeySpec(spec)
 		switch {
 		case err != nil:
 			p.add("encryption.keys", spec, "must be ID=FILE with an id of 1 to 64 letters, digits, '.', '_' or '-'")

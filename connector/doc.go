@@ -7,4 +7,7 @@
 // One goroutine runs the loop (poll, batch, flush, commit); rebalance
 // callbacks take the same lock, so partition state never changes under a
 // flush.
+//
+// It imports sink and config and never cmd; its end-to-end latency
+// (Snapshot.Latency) is an internal/latency histogram.
 package connector

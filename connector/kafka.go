@@ -17,14 +17,13 @@ import (
 	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
-	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // SecurityOpts returns the franz-go options for kafka.tls and kafka.sasl.
 func SecurityOpts(k config.Kafka) ([]kgo.Opt, error) {
 	var opts []kgo.Opt
 	if k.TLS.Enabled {
-		tc, err := sink.TLSConfig(k.TLS)
+		tc, err := k.TLS.ClientConfig()
 		if err != nil {
 			return nil, fmt.Errorf("connector: kafka tls: %w", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 )
 
 // BreakerState is the circuit breaker's state as exported: 0 closed,
@@ -43,7 +45,7 @@ type Snapshot struct {
 	BreakerTrips  uint64
 	Commits       uint64
 	CommitErrors  uint64
-	Latency       LatencyCounts
+	Latency       latency.Counts
 	Lag           int64 // high watermark minus committed offset, summed over assigned partitions
 	Uncommitted   int   // records polled and not yet committable
 	FetchPaused   bool
@@ -75,7 +77,7 @@ type counters struct {
 	breaker                                  atomic.Int32
 	fetchPaused, inGroup                     atomic.Bool
 	uncommitted                              atomic.Int64
-	latency                                  latencyHistogram
+	latency                                  latency.Histogram
 
 	lagMu sync.Mutex
 	lags  map[string]map[int32]int64

@@ -12,4 +12,8 @@
 //
 // Consumers decrypt an entry read with XRANGE/XREAD with Keyring.OpenEntry,
 // or the `kafka-redis-connector decrypt` command.
+//
+// The "ID=FILE" form of encryption.keys and the rule for key ids belong to
+// the configuration (config.ParseKeySpec, config.ValidKeyID); LoadKeyring
+// reads keys given in that form.
 package encryption

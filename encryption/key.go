@@ -6,35 +6,17 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"regexp"
-	"strings"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
 
 // KeySize is the length of an AES-256 key in bytes.
 const KeySize = 32
 
-// keyIDPattern is what a key id may look like: it is stored in every entry,
-// so it stays short and printable.
-var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 // ValidKeyID reports whether id can name a key: 1 to 64 letters, digits,
-// '.', '_' or '-'.
-func ValidKeyID(id string) bool { return keyIDPattern.MatchString(id) }
-
-// ParseKeySpec splits "ID=FILE", the form encryption.keys and the decrypt
-// command's --key flag take.
-func ParseKeySpec(spec string) (id, file string, err error) {
-	id, file, ok := strings.Cut(spec, "=")
-	switch {
-	case !ok:
-		return "", "", fmt.Errorf("%w: %q is not ID=FILE", ErrBadKey, spec)
-	case !ValidKeyID(id):
-		return "", "", fmt.Errorf("%w: key id %q must be 1 to 64 letters, digits, '.', '_' or '-'", ErrBadKey, id)
-	case file == "":
-		return "", "", fmt.Errorf("%w: key %s has no file", ErrBadKey, id)
-	}
-	return id, file, nil
-}
+// '.', '_' or '-' (config.ValidKeyID: the rule the configuration is
+// checked against).
+func ValidKeyID(id string) bool { return config.ValidKeyID(id) }
 
 // ReadKeyFile reads a 32-byte key from path. The file holds the key as
 // exactly 32 raw (random, so not all printable) bytes, or as text: 64 hex digits or base64 (standard or

@@ -4,6 +4,8 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"slices"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
 
 // Keyring holds the keys a reader may need, by id: the current one and the
@@ -19,13 +21,14 @@ func NewKeyring() *Keyring {
 	return &Keyring{keys: map[string]cipher.AEAD{}, raw: map[string][]byte{}}
 }
 
-// LoadKeyring reads every "ID=FILE" spec (see ParseKeySpec and ReadKeyFile).
+// LoadKeyring reads every "ID=FILE" spec (see config.ParseKeySpec and
+// ReadKeyFile).
 func LoadKeyring(specs []string) (*Keyring, error) {
 	k := NewKeyring()
 	for _, spec := range specs {
-		id, file, err := ParseKeySpec(spec)
+		id, file, err := config.ParseKeySpec(spec)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
 		}
 		key, err := ReadKeyFile(file)
 		if err != nil {

@@ -1,7 +1,3 @@
-// Package httpapi serves the connector's operational endpoints: /metrics
-// (Prometheus), /healthz (the process is alive), /readyz (in the group,
-// Redis reachable, breaker not open) and /stats (a JSON summary, the
-// counterpart of the seed's dashboard metrics).
 package httpapi
 
 import (

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -23,7 +24,7 @@ type VerifyReport struct {
 	// Latency is, per entry, the time from the producer's send to the
 	// entry's stream ID (Redis's clock, millisecond resolution, so each
 	// figure is up to 1ms low).
-	Latency Histogram
+	Latency latency.Counts
 	Streams []string
 }
 
@@ -82,22 +83,24 @@ func (g *Generator) Verify(ctx context.Context, rdb redis.Cmdable, streams []str
 	chk := oracle.NewChecker()
 	g.Expected(chk.Expect)
 	rep := VerifyReport{Streams: streams}
+	var lat latency.Histogram
 	last := make(map[string]string, len(streams))
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := g.readNew(ctx, rdb, streams, valueField, last, chk, &rep)
+		n, err := g.readNew(ctx, rdb, streams, valueField, last, chk, &rep, &lat)
 		if err != nil {
+			rep.Latency = lat.Snapshot()
 			return rep, err
 		}
 		r := chk.Report()
 		if r.Lost == 0 || time.Now().After(deadline) {
-			rep.Report = r
+			rep.Report, rep.Latency = r, lat.Snapshot()
 			return rep, nil
 		}
 		if n == 0 {
 			select {
 			case <-ctx.Done():
-				rep.Report = r
+				rep.Report, rep.Latency = r, lat.Snapshot()
 				return rep, ctx.Err()
 			case <-time.After(200 * time.Millisecond):
 			}
@@ -106,46 +109,38 @@ func (g *Generator) Verify(ctx context.Context, rdb redis.Cmdable, streams []str
 }
 
 // readNew reads the entries after last[stream] of every stream into chk and
-// returns how many it read.
+// lat and returns how many it read.
 func (g *Generator) readNew(ctx context.Context, rdb redis.Cmdable, streams []string, valueField string,
-	last map[string]string, chk *oracle.Checker, rep *VerifyReport) (int, error) {
-	const page = 10000
+	last map[string]string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) (int, error) {
 	total := 0
 	for _, key := range streams {
-		for {
-			start := "-"
-			if id, ok := last[key]; ok {
-				start = "(" + id
-			}
-			msgs, err := rdb.XRangeN(ctx, key, start, "+", page).Result()
-			if err != nil {
-				return total, fmt.Errorf("loadgen: verify: xrange %s: %w", key, err)
-			}
-			for _, m := range msgs {
-				g.observe(m, valueField, chk, rep)
-			}
-			total += len(msgs)
-			if len(msgs) > 0 {
-				last[key] = msgs[len(msgs)-1].ID
-			}
-			if len(msgs) < page {
-				break
-			}
+		start := "-"
+		if id, ok := last[key]; ok {
+			start = "(" + id
+		}
+		err := sink.ReadStreamRange(ctx, rdb, key, start, "+", func(id string, values map[string]any) error {
+			g.observe(id, values, valueField, chk, rep, lat)
+			last[key] = id
+			total++
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("loadgen: verify: %w", err)
 		}
 	}
 	return total, nil
 }
 
-func (g *Generator) observe(m redis.XMessage, valueField string, chk *oracle.Checker, rep *VerifyReport) {
-	v, _ := m.Values[valueField].(string)
+func (g *Generator) observe(id string, values map[string]any, valueField string, chk *oracle.Checker, rep *VerifyReport, lat *latency.Histogram) {
+	v, _ := values[valueField].(string)
 	h, err := ParseValue([]byte(v))
 	if err != nil || h.Run != g.cfg.Run {
 		rep.Foreign++
 		return
 	}
 	chk.Observe(h.Partition, h.Seq)
-	msText, _, _ := strings.Cut(m.ID, "-")
+	msText, _, _ := strings.Cut(id, "-")
 	if at, err := strconv.ParseInt(msText, 10, 64); err == nil {
-		rep.Latency.Record(time.UnixMilli(at).Sub(h.Sent))
+		lat.Record(time.UnixMilli(at).Sub(h.Sent))
 	}
 }

@@ -1,16 +1,6 @@
-// Package oracle verifies a delivery after the fact: every produced record
-// carries a unique (partition, sequence); reading the target streams back,
-// the Checker reports what was lost, duplicated or reordered. The demo, the
-// load generator and the integration suite share it.
 package oracle
 
-import (
-	"context"
-	"errors"
-	"fmt"
-
-	"github.com/redis/go-redis/v9"
-)
+import "fmt"
 
 // Report is the outcome of a check.
 type Report struct {
@@ -90,38 +80,4 @@ func (c *Checker) Report() Report {
 		}
 	}
 	return r
-}
-
-// ReadStream calls fn for every entry of the stream at key, oldest first,
-// paging with XRANGE.
-func ReadStream(ctx context.Context, rdb redis.Cmdable, key string, fn func(id string, fields map[string]any) error) error {
-	return ReadStreamRange(ctx, rdb, key, "-", "+", fn)
-}
-
-// ErrStop, returned by a ReadStreamRange callback, ends the read early
-// without an error.
-var ErrStop = errors.New("oracle: stop reading")
-
-// ReadStreamRange is ReadStream over the entries from start to end
-// (XRANGE's bounds: IDs, "-", "+").
-func ReadStreamRange(ctx context.Context, rdb redis.Cmdable, key, start, end string, fn func(id string, fields map[string]any) error) error {
-	const page = 10000
-	for {
-		msgs, err := rdb.XRangeN(ctx, key, start, end, page).Result()
-		if err != nil {
-			return fmt.Errorf("oracle: xrange %s: %w", key, err)
-		}
-		for _, m := range msgs {
-			if err := fn(m.ID, m.Values); err != nil {
-				if errors.Is(err, ErrStop) {
-					return nil
-				}
-				return err
-			}
-		}
-		if len(msgs) < page {
-			return nil
-		}
-		start = "(" + msgs[len(msgs)-1].ID
-	}
 }

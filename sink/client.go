@@ -1,10 +1,7 @@
 package sink
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 
 	"github.com/redis/go-redis/v9"
 
@@ -38,7 +35,7 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 		ContextTimeoutEnabled: true,
 	}
 	if cfg.TLS.Enabled {
-		if opts.TLSConfig, err = TLSConfig(cfg.TLS); err != nil {
+		if opts.TLSConfig, err = cfg.TLS.ClientConfig(); err != nil {
 			return nil, fmt.Errorf("sink: redis tls: %w", err)
 		}
 	}
@@ -56,32 +53,4 @@ func NewClient(cfg config.Redis) (redis.UniversalClient, error) {
 	default:
 		return nil, fmt.Errorf("sink: unknown redis mode %q", cfg.Mode)
 	}
-}
-
-// TLSConfig builds a client TLS configuration from files.
-func TLSConfig(cfg config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         cfg.ServerName,
-		InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // explicit opt-in, warned about at start-up
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", cfg.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if cfg.CertFile != "" || cfg.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }

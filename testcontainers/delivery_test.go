@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // TestBasic: records over 4 partitions all arrive in order with the default
@@ -49,7 +49,7 @@ func (s *scenario) checkDefaultFields(t *testing.T, start time.Time) {
 	}
 	for p := range s.partitions {
 		next := int64(0)
-		err := oracle.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
+		err := sink.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
 			names := make([]string, 0, len(f))
 			for k := range f {
 				names = append(names, k)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // kcatRecord is one record produced by kcat and what its entry must hold.
@@ -131,7 +132,7 @@ func TestKcatKeysAndHeaders(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, key := range keys {
-		err := oracle.ReadStream(ctx, s.rdb, key, func(id string, f map[string]any) error {
+		err := sink.ReadStream(ctx, s.rdb, key, func(id string, f map[string]any) error {
 			p, seq, ok := parseValue(fmt.Sprint(f["value"]))
 			r, known := want[[2]int64{int64(p), seq}]
 			if !ok || !known {

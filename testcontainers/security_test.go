@@ -29,6 +29,7 @@ import (
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // The security scenarios run the connector over the secure listeners that
@@ -355,7 +356,7 @@ func secVerifySealed(t *testing.T, s *scenario, pr *producer, ring *encryption.K
 	}
 	bad := 0
 	for p := range s.partitions {
-		err := oracle.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
+		err := sink.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
 			if v := fmt.Sprint(f["value"]); strings.HasPrefix(v, "p=") {
 				return fmt.Errorf("%s %s: value stored in clear: %q", s.streamKey(p), id, v)
 			}

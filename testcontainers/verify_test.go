@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -209,7 +210,7 @@ func (s *scenario) checkCommittedHeld(t *testing.T) []int64 {
 	held := true
 	for p := range s.partitions {
 		seen := make(map[int64]bool)
-		err := oracle.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
+		err := sink.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
 			off, err := strconv.ParseInt(fmt.Sprint(f["offset"]), 10, 64)
 			if err != nil {
 				return fmt.Errorf("entry %s: offset field %q: %w", id, f["offset"], err)
@@ -261,7 +262,7 @@ func (s *scenario) verify(t *testing.T, pr *producer, opts verifyOpts) oracle.Re
 	var bad []string
 	for p := range s.partitions {
 		want := strconv.Itoa(int(p))
-		err := oracle.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
+		err := sink.ReadStream(ctx, s.rdb, s.streamKey(p), func(id string, f map[string]any) error {
 			vp, seq, ok := parseValue(fmt.Sprint(f["value"]))
 			switch {
 			case !ok:

@@ -19,7 +19,6 @@ import (
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
-	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -148,9 +147,9 @@ func printDecrypted(ctx context.Context, rdb redis.UniversalClient, ring *encryp
 	stream, start, end string, limit int, w io.Writer) (failed int, err error) {
 	enc := json.NewEncoder(w)
 	printed := 0
-	err = oracle.ReadStreamRange(ctx, rdb, stream, start, end, func(id string, values map[string]any) error {
+	err = sink.ReadStreamRange(ctx, rdb, stream, start, end, func(id string, values map[string]any) error {
 		if limit > 0 && printed == limit {
-			return oracle.ErrStop
+			return sink.ErrStopReading
 		}
 		out := decryptedEntry{ID: id, Fields: map[string]string{}}
 		if keyID, ok := values[fields.KeyID].(string); ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // demoProducer sends JSON events at a fixed rate and remembers the
@@ -100,7 +101,7 @@ func verifyStreams(ctx context.Context, rdb redis.Cmdable, key string, acked map
 			chk.Expect(p, o)
 		}
 	}
-	err := oracle.ReadStream(ctx, rdb, key, func(id string, f map[string]any) error {
+	err := sink.ReadStream(ctx, rdb, key, func(id string, f map[string]any) error {
 		p, perr := strconv.ParseInt(fmt.Sprint(f["partition"]), 10, 32)
 		o, oerr := strconv.ParseInt(fmt.Sprint(f["offset"]), 10, 64)
 		if perr != nil || oerr != nil {

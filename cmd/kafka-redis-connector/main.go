@@ -1,5 +1,3 @@
-// Command kafka-redis-connector reads Kafka topics as a consumer group and
-// appends the records to Redis streams. See README.md.
 package main
 
 import (

@@ -17,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
-	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // preflightTimeout bounds the start-up check, so that bad credentials end
@@ -109,7 +108,7 @@ func speaksTLS(ctx context.Context, addr string) bool {
 // the server's alert when it rejects us after the handshake, a dial error,
 // or nil when it just waits for a request (no verdict).
 func tlsAlert(ctx context.Context, addr string, tc config.TLS) error {
-	cfg, err := sink.TLSConfig(tc)
+	cfg, err := tc.ClientConfig()
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package connector
+package latency
 
 import (
 	"math"
@@ -12,7 +12,7 @@ func near(got, want time.Duration) bool {
 	return math.Abs(float64(got-want)) <= 0.04*float64(want)
 }
 
-func TestLatencyBucketRoundTrip(t *testing.T) {
+func TestBucketRoundTrip(t *testing.T) {
 	// Every microsecond below 64 is its own bucket; above, the powers of two
 	// and their neighbours are where the bucket arithmetic changes.
 	var values []uint64
@@ -29,48 +29,48 @@ func TestLatencyBucketRoundTrip(t *testing.T) {
 	values = append(values, uint64(time.Second/time.Microsecond), uint64(10*time.Minute/time.Microsecond))
 	for _, us := range values {
 		want := time.Duration(us) * time.Microsecond
-		got := latencyBucketValue(latencyBucket(us))
+		got := bucketValue(bucket(us))
 		if !near(got, want) {
-			t.Errorf("latencyBucketValue(latencyBucket(%dµs)): got %v, want %v ±4%%", us, got, want)
+			t.Errorf("bucketValue(bucket(%dµs)): got %v, want %v ±4%%", us, got, want)
 		}
 		if us < 64 && got != want {
-			t.Errorf("latencyBucketValue(latencyBucket(%dµs)): got %v, want exactly %v", us, got, want)
+			t.Errorf("bucketValue(bucket(%dµs)): got %v, want exactly %v", us, got, want)
 		}
 	}
 }
 
 // Buckets are ordered: a longer duration never lands in an earlier bucket,
 // and each bucket's representative value falls in that bucket.
-func TestLatencyBucketOrder(t *testing.T) {
-	var h latencyHistogram
+func TestBucketOrder(t *testing.T) {
+	var h Histogram
 	last := len(h.counts) - 1
 	prev := -1
 	for us := uint64(0); us < 1<<40; us = us + 1 + us/50 {
-		i := latencyBucket(us)
+		i := bucket(us)
 		if i < prev {
-			t.Fatalf("latencyBucket(%d): got %d, want >= %d", us, i, prev)
+			t.Fatalf("bucket(%d): got %d, want >= %d", us, i, prev)
 		}
 		if i < 0 || i > last {
-			t.Fatalf("latencyBucket(%d): got %d, want 0..%d", us, i, last)
+			t.Fatalf("bucket(%d): got %d, want 0..%d", us, i, last)
 		}
 		prev = i
 	}
 	for i := 0; i < last; i++ {
-		v := latencyBucketValue(i)
-		if got := latencyBucket(uint64(v / time.Microsecond)); got != i {
-			t.Errorf("latencyBucket(latencyBucketValue(%d) = %v): got %d, want %d", i, v, got, i)
+		v := bucketValue(i)
+		if got := bucket(uint64(v / time.Microsecond)); got != i {
+			t.Errorf("bucket(bucketValue(%d) = %v): got %d, want %d", i, v, got, i)
 		}
-		if next := latencyBucketValue(i + 1); next <= v {
-			t.Errorf("latencyBucketValue(%d): got %v, want more than bucket %d's %v", i+1, next, i, v)
+		if next := bucketValue(i + 1); next <= v {
+			t.Errorf("bucketValue(%d): got %v, want more than bucket %d's %v", i+1, next, i, v)
 		}
 	}
-	if got := latencyBucket(math.MaxUint64); got != last {
-		t.Errorf("latencyBucket(MaxUint64): got %d, want the last bucket %d", got, last)
+	if got := bucket(math.MaxUint64); got != last {
+		t.Errorf("bucket(MaxUint64): got %d, want the last bucket %d", got, last)
 	}
 }
 
-func histogramOf(samples map[time.Duration]int) *latencyHistogram {
-	h := &latencyHistogram{}
+func histogramOf(samples map[time.Duration]int) *Histogram {
+	h := &Histogram{}
 	for d, n := range samples {
 		for range n {
 			h.Record(d)
@@ -79,7 +79,7 @@ func histogramOf(samples map[time.Duration]int) *latencyHistogram {
 	return h
 }
 
-func TestLatencyCountsQuantile(t *testing.T) {
+func TestCountsQuantile(t *testing.T) {
 	ms := time.Millisecond
 	uniform := map[time.Duration]int{}
 	for i := 1; i <= 1000; i++ {
@@ -144,7 +144,7 @@ func TestLatencyCountsQuantile(t *testing.T) {
 	}
 }
 
-func TestLatencyCountsMeanAndCount(t *testing.T) {
+func TestCountsMeanAndCount(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
 		name      string
@@ -171,7 +171,7 @@ func TestLatencyCountsMeanAndCount(t *testing.T) {
 	}
 }
 
-func TestLatencyRecordOutOfRange(t *testing.T) {
+func TestRecordOutOfRange(t *testing.T) {
 	tests := []struct {
 		name string
 		d    time.Duration
@@ -180,11 +180,11 @@ func TestLatencyRecordOutOfRange(t *testing.T) {
 		{"negative counts as zero", -time.Second, 0},
 		{"zero", 0, 0},
 		{"below a microsecond", 999 * time.Nanosecond, 0},
-		{"far beyond the last bucket", time.Duration(math.MaxInt64), latencyBucketValue(len(latencyHistogram{}.counts) - 1)},
+		{"far beyond the last bucket", time.Duration(math.MaxInt64), bucketValue(len(Histogram{}.counts) - 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var h latencyHistogram
+			var h Histogram
 			h.Record(tt.d)
 			c := h.Snapshot()
 			if got := c.Count(); got != 1 {
@@ -199,9 +199,9 @@ func TestLatencyRecordOutOfRange(t *testing.T) {
 
 // Sub gives the distribution of one window: what was recorded between two
 // snapshots, nothing before.
-func TestLatencyCountsSub(t *testing.T) {
+func TestCountsSub(t *testing.T) {
 	ms := time.Millisecond
-	var h latencyHistogram
+	var h Histogram
 	for range 1000 {
 		h.Record(100 * ms)
 	}
@@ -214,15 +214,15 @@ func TestLatencyCountsSub(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		c         LatencyCounts
+		c         Counts
 		wantCount uint64
 		wantP50   time.Duration
 		wantP100  time.Duration
 	}{
 		{"window", after.Sub(before), 11, 2 * ms, 4 * ms},
-		{"all since nil", after.Sub(nil), 1011, 100 * ms, 100 * ms},
+		{"all since the empty snapshot", after.Sub(Counts{}), 1011, 100 * ms, 100 * ms},
 		{"same snapshot", after.Sub(after), 0, 0, 0},
-		{"whole history", before.Sub(nil), 1000, 100 * ms, 100 * ms},
+		{"whole history", before.Sub(Counts{}), 1000, 100 * ms, 100 * ms},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,8 +242,8 @@ func TestLatencyCountsSub(t *testing.T) {
 	}
 }
 
-func TestLatencyHistogramConcurrentRecord(t *testing.T) {
-	var h latencyHistogram
+func TestHistogramConcurrentRecord(t *testing.T) {
+	var h Histogram
 	var wg sync.WaitGroup
 	const workers, each = 8, 500
 	for w := range workers {
@@ -259,7 +259,49 @@ func TestLatencyHistogramConcurrentRecord(t *testing.T) {
 	if got := h.Snapshot().Count(); got != workers*each {
 		t.Errorf("Count: got %d, want %d", got, workers*each)
 	}
-	if got, want := h.Snapshot().Quantile(1), latencyBucketValue(latencyBucket(workers*each-1)); got != want {
+	if got, want := h.Snapshot().Quantile(1), bucketValue(bucket(workers*each-1)); got != want {
 		t.Errorf("Quantile(1): got %v, want %v", got, want)
 	}
+}
+
+// After Sub the window's maximum is its highest bucket's value, capped by
+// the whole maximum; without a subtraction it stays exact.
+func TestCountsSubMax(t *testing.T) {
+	ms := time.Millisecond
+	var h Histogram
+	h.Record(100 * ms)
+	before := h.Snapshot()
+	h.Record(2 * ms)
+	h.Record(4100 * time.Microsecond)
+	after := h.Snapshot()
+	tests := []struct {
+		name  string
+		c     Counts
+		exact bool
+		want  time.Duration
+	}{
+		{"window", after.Sub(before), false, 4100 * time.Microsecond},
+		{"since the empty snapshot", after.Sub(Counts{}), true, 100 * ms},
+		{"same snapshot", after.Sub(after), true, 0},
+		{"zero value", Counts{}, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.c.Max()
+			if tt.exact && got != tt.want || !tt.exact && !near(got, tt.want) {
+				t.Errorf("Max: got %v, want %v (exact %v)", got, tt.want, tt.exact)
+			}
+		})
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	var h Histogram
+	b.RunParallel(func(pb *testing.PB) {
+		d := time.Duration(0)
+		for pb.Next() {
+			h.Record(d)
+			d = (d + 7919*time.Microsecond) % time.Second
+		}
+	})
 }
