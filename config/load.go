@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	kfile "github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
@@ -27,6 +26,8 @@ import (
 // may also be written that way. Durations must carry a unit ("100ms",
 // "30s"): a bare number such as 30 is rejected, because it could mean
 // seconds or nanoseconds (0 alone is accepted). A YAML null empties a key (zero value).
+// A string key, and every list item, keeps a YAML scalar's text as
+// written: 007, 1e3 and True stay "007", "1e3" and "True".
 //
 // A file that cannot be read or parsed is reported alone. Otherwise Load
 // collects every unknown key, unknown KRC_ variable, badly typed value and
@@ -40,7 +41,7 @@ func Load(file string, environ []string) (Config, error) {
 		return Default(), fmt.Errorf("config: load defaults: %w", err)
 	}
 	if file != "" {
-		if err := k.Load(kfile.Provider(file), yaml.Parser()); err != nil {
+		if err := k.Load(kfile.Provider(file), yamlParser{ks}); err != nil {
 			var pathErr *fs.PathError
 			if errors.As(err, &pathErr) {
 				return Default(), fmt.Errorf("config: %w", err)
