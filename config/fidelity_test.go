@@ -187,3 +187,108 @@ func TestLoadNonStringKeysStillResolve(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestLoadListCommas(t *testing.T) {
+	regex := "KRC_KAFKA_TOPICS_REGEX=true"
+	tests := []struct {
+		name    string
+		yaml    string
+		environ []string
+		want    func(*Config)
+	}{
+		{
+			name:    "escaped comma stays in a regex",
+			environ: []string{regex, `KRC_KAFKA_TOPICS=^events-\d{1\,3}$`},
+			want: func(c *Config) {
+				c.Kafka.TopicsRegex = true
+				c.Kafka.Topics = []string{`^events-\d{1,3}$`}
+			},
+		},
+		{
+			name:    "escaped and separating commas",
+			environ: []string{regex, `KRC_KAFKA_TOPICS=^a{1\,3}$, (x|y)\.z ,b[\,;]`},
+			want: func(c *Config) {
+				c.Kafka.TopicsRegex = true
+				c.Kafka.Topics = []string{`^a{1,3}$`, `(x|y)\.z`, `b[,;]`}
+			},
+		},
+		{
+			name:    "other backslashes are kept",
+			environ: []string{regex, `KRC_KAFKA_TOPICS=a\.b,c\\d,\d+`},
+			want: func(c *Config) {
+				c.Kafka.TopicsRegex = true
+				c.Kafka.Topics = []string{`a\.b`, `c\\d`, `\d+`}
+			},
+		},
+		{
+			name:    "escaped comma in another list",
+			environ: []string{`KRC_STREAM_HEADERS_PREFIX=h_`, `KRC_ENCRYPTION_HEADERS=x\,y,z`},
+			want: func(c *Config) {
+				c.Stream.HeadersPrefix = "h_"
+				c.Encryption.Headers = []string{"x,y", "z"}
+			},
+		},
+		{
+			name: "escaped comma in a yaml comma-separated list",
+			yaml: "kafka:\n  topics_regex: true\n  topics: '^a{1\\,3}$, b'\n",
+			want: func(c *Config) {
+				c.Kafka.TopicsRegex = true
+				c.Kafka.Topics = []string{`^a{1,3}$`, "b"}
+			},
+		},
+		{
+			name:    "commas between whole regexes split",
+			environ: []string{regex, `KRC_KAFKA_TOPICS=(a|b)+,[cd]{2},e`},
+			want: func(c *Config) {
+				c.Kafka.TopicsRegex = true
+				c.Kafka.Topics = []string{`(a|b)+`, `[cd]{2}`, "e"}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := ""
+			if tt.yaml != "" {
+				file = writeFile(t, tt.yaml)
+			}
+			got, err := Load(file, tt.environ)
+			if err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			want := Default()
+			tt.want(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got topics %q headers %q, want %q %q", got.Kafka.Topics, got.Encryption.Headers, want.Kafka.Topics, want.Encryption.Headers)
+			}
+		})
+	}
+}
+
+// TestLoadRejectsARegexCutAtAComma: a comma inside (...), [...] or {...} of
+// a pattern would split it into pieces that each compile and match other
+// topics (or none); Load says so instead.
+func TestLoadRejectsARegexCutAtAComma(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		environ    []string
+		value      string
+	}{
+		{"repeat count", "", []string{"KRC_KAFKA_TOPICS_REGEX=true", `KRC_KAFKA_TOPICS=^events-\d{1,3}$`}, `"^events-\\d{1,3}$"`},
+		{"group", "", []string{"KRC_KAFKA_TOPICS_REGEX=true", `KRC_KAFKA_TOPICS=(a,b)x`}, `"(a,b)x"`},
+		{"class", "", []string{"KRC_KAFKA_TOPICS_REGEX=true", `KRC_KAFKA_TOPICS=x[,;]`}, `"x[,;]"`},
+		{"yaml string", "kafka:\n  topics_regex: true\n  topics: 'a{2,}'\n", nil, `"a{2,}"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := ""
+			if tt.yaml != "" {
+				file = writeFile(t, tt.yaml)
+			}
+			_, err := Load(file, tt.environ)
+			wantProblem(t, err, "kafka.topics", tt.value, `write \, for a comma inside a pattern`)
+			if got := len(fieldErrors(err)); got != 1 {
+				t.Errorf("got %d problems (%v), want 1", got, err)
+			}
+		})
+	}
+}
