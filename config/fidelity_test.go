@@ -292,3 +292,26 @@ func TestLoadRejectsARegexCutAtAComma(t *testing.T) {
 		})
 	}
 }
+
+// TestYAMLRoundTripKeepsTrickyStrings: the rendering quotes what YAML
+// would otherwise resolve, so validate's output loads back unchanged.
+func TestYAMLRoundTripKeepsTrickyStrings(t *testing.T) {
+	for _, sc := range trickyScalars {
+		t.Run(sc.name, func(t *testing.T) {
+			cfg := Default()
+			for _, l := range stringKeys() {
+				reflect.ValueOf(&cfg).Elem().FieldByIndex(l.index).SetString(sc.want)
+			}
+			cfg.Kafka.SASL.Mechanism = strings.ToUpper(sc.want)
+			cfg.Kafka.Topics = []string{sc.want, "x"}
+			out, err := cfg.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := Load(writeFile(t, string(out)), nil)
+			if !reflect.DeepEqual(got, cfg) {
+				t.Errorf("got %+v, want %+v\nvia\n%s", got, cfg, out)
+			}
+		})
+	}
+}
