@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	kfile "github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
@@ -23,10 +22,15 @@ import (
 // when file is ""), then the KRC_ variables in environ (os.Environ() form).
 //
 // Environment values are strings parsed as the key's type; lists are
-// comma-separated with spaces trimmed and empty items dropped. YAML lists
-// may also be written that way. Durations must carry a unit ("100ms",
-// "30s"): a bare number such as 30 is rejected, because it could mean
-// seconds or nanoseconds (0 alone is accepted). A YAML null empties a key (zero value).
+// comma-separated with spaces trimmed and empty items dropped, and \, is a
+// comma within an item. YAML lists may also be written that way. With
+// kafka.topics_regex, a comma that would cut a pattern out of its (...),
+// [...] or {...} is an error rather than a separator. Durations must carry
+// a unit ("100ms", "30s"): a bare number such as 30 is rejected, because it
+// could mean seconds or nanoseconds (0 alone is accepted). A YAML null
+// empties a key (zero value). A string key, and every list item, keeps a
+// YAML scalar's text as written: 007, 1e3 and True stay "007", "1e3" and
+// "True".
 //
 // A file that cannot be read or parsed is reported alone. Otherwise Load
 // collects every unknown key, unknown KRC_ variable, badly typed value and
@@ -40,7 +44,7 @@ func Load(file string, environ []string) (Config, error) {
 		return Default(), fmt.Errorf("config: load defaults: %w", err)
 	}
 	if file != "" {
-		if err := k.Load(kfile.Provider(file), yaml.Parser()); err != nil {
+		if err := k.Load(kfile.Provider(file), yamlParser{ks}); err != nil {
 			var pathErr *fs.PathError
 			if errors.As(err, &pathErr) {
 				return Default(), fmt.Errorf("config: %w", err)
@@ -54,7 +58,18 @@ func Load(file string, environ []string) (Config, error) {
 	}
 
 	cfg := Default()
-	errs = append(errs, ks.decode(k.All(), origin, &cfg)...)
+	flat := k.All()
+	errs = append(errs, ks.decode(flat, origin, &cfg)...)
+	if raw, isText := flat["kafka.topics"].(string); isText && cfg.Kafka.TopicsRegex {
+		if reason := regexCutReason(raw); reason != "" {
+			if name := origin["kafka.topics"]; name != "" {
+				reason += " (from " + name + ")"
+			}
+			errs = append(errs, &FieldError{Key: "kafka.topics", Value: display(raw), Reason: reason})
+			// The pieces are no patterns of the user's: judge the whole.
+			cfg.Kafka.Topics = []string{strings.TrimSpace(strings.ReplaceAll(raw, `\,`, ","))}
+		}
+	}
 	cfg.Kafka.SASL.Mechanism = strings.ToUpper(cfg.Kafka.SASL.Mechanism)
 	errs = append(errs, cfg.problems()...)
 	return cfg, errors.Join(errs...)
@@ -340,13 +355,83 @@ func toStrings(v any) ([]string, bool) {
 }
 
 // splitList splits a comma-separated list, trimming spaces and dropping
-// empty items.
+// empty items. A backslash before a comma makes it part of the item
+// (a\,b is one item, "a,b"); every other backslash is kept as it is, so
+// regular expressions such as \d need no doubling.
 func splitList(s string) []string {
 	out := []string{}
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
+	var item strings.Builder
+	flush := func() {
+		if text := strings.TrimSpace(item.String()); text != "" {
+			out = append(out, text)
+		}
+		item.Reset()
+	}
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == ',':
+			item.WriteByte(',')
+			i++
+		case s[i] == ',':
+			flush()
+		default:
+			item.WriteByte(s[i])
 		}
 	}
+	flush()
 	return out
+}
+
+// regexCutReason says why the comma-separated list s, read as regular
+// expressions, must not be split where it is: a piece would open a (, [ or
+// { that another piece closes, as in ^events-\d{1,3}$, where the pieces
+// ^events-\d{1 and 3}$ are each a valid pattern matching other topics.
+// It returns "" when the split cuts no pattern.
+func regexCutReason(s string) string {
+	pieces := splitList(s)
+	if len(pieces) < 2 || !balanced(strings.ReplaceAll(s, `\,`, ",")) {
+		return ""
+	}
+	for _, p := range pieces {
+		if !balanced(p) {
+			return `splitting at the commas cuts the pattern ` + quoteIfNeeded(p) +
+				` out of a (...), [...] or {...}; write \, for a comma inside a pattern`
+		}
+	}
+	return ""
+}
+
+// balanced reports whether every (, [ and { of the regular expression re
+// is closed, skipping escaped characters and the inside of a class ([...]).
+func balanced(re string) bool {
+	parens, braces, inClass := 0, 0, false
+	for i := 0; i < len(re); i++ {
+		c := re[i]
+		switch {
+		case c == '\\':
+			i++
+		case inClass:
+			inClass = c != ']'
+		case c == '[':
+			inClass = true
+			if strings.HasPrefix(re[i+1:], "^") {
+				i++
+			}
+			if strings.HasPrefix(re[i+1:], "]") {
+				i++ // a ] first in a class is a literal
+			}
+		case c == '(':
+			parens++
+		case c == ')':
+			parens--
+		case c == '{':
+			braces++
+		case c == '}':
+			braces--
+		}
+		if parens < 0 || braces < 0 {
+			return false
+		}
+	}
+	return parens == 0 && braces == 0 && !inClass
 }

@@ -1,19 +1,26 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
 )
 
 // Validate checks every rule the connector relies on and returns an
 // errors.Join of *FieldError, one per problem, or nil. It does not touch
-// the network or the file system.
+// the network or the file system; CheckFiles reads the files.
 func (c Config) Validate() error {
 	return errors.Join(c.problems()...)
 }
@@ -266,4 +273,118 @@ func checkHostPort(addr string, hostRequired bool, minPort int) string {
 		return fmt.Sprintf("port must be a number from %d to 65535", minPort)
 	}
 	return ""
+}
+
+// CheckFiles reads every file a file-valued key names (secret and token
+// files, TLS CA, certificate and key files, encryption key files), whether
+// or not the section that uses it is enabled, and returns an errors.Join
+// of *FieldError naming the key, the path and what is wrong: missing, not
+// readable, a directory, an empty secret, no PEM certificate or key, a key
+// that is not the certificate's, an encryption key of the wrong size. A
+// file that is not a regular file (a pipe, a device) is only checked to
+// exist, since reading it could block or consume it. Contents never
+// appear in the errors.
+func (c Config) CheckFiles() error {
+	var p problemList
+	c.Kafka.TLS.checkFiles(&p, "kafka.tls")
+	p.secretFile("kafka.sasl.password_file", c.Kafka.SASL.PasswordFile)
+	p.secretFile("kafka.sasl.token_file", c.Kafka.SASL.TokenFile)
+	p.secretFile("redis.password_file", c.Redis.PasswordFile)
+	c.Redis.TLS.checkFiles(&p, "redis.tls")
+	for _, spec := range c.Encryption.Keys {
+		_, file, err := encryption.ParseKeySpec(spec)
+		if err != nil {
+			continue // Validate reports it
+		}
+		b, reason := readConfigFile(file)
+		if reason == "" && b != nil {
+			if _, err := encryption.ParseKey(b); err != nil {
+				reason = "not a usable key: " + err.Error()
+			}
+		}
+		if reason != "" {
+			p.add("encryption.keys", spec, reason)
+		}
+	}
+	return errors.Join(p...)
+}
+
+func (t TLS) checkFiles(p *problemList, prefix string) {
+	if b, reason := readConfigFile(t.CAFile); reason != "" {
+		p.add(prefix+".ca_file", t.CAFile, reason)
+	} else if b != nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
+		p.add(prefix+".ca_file", t.CAFile, "holds no PEM certificate")
+	}
+	certPEM, certOK := pemFile(p, prefix+".cert_file", t.CertFile, "CERTIFICATE", "certificate")
+	keyPEM, keyOK := pemFile(p, prefix+".key_file", t.KeyFile, "PRIVATE KEY", "private key")
+	if certOK && keyOK {
+		if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+			p.add(prefix+".key_file", t.KeyFile, "is not the private key of "+prefix+".cert_file ("+err.Error()+")")
+		}
+	}
+}
+
+// pemFile reads file for key and checks it holds a PEM block whose type
+// ends in blockType; ok is false when it does not or it was not read.
+func pemFile(p *problemList, key, file, blockType, what string) (b []byte, ok bool) {
+	b, reason := readConfigFile(file)
+	switch {
+	case reason != "":
+		p.add(key, file, reason)
+		return nil, false
+	case b == nil:
+		return nil, false
+	}
+	for rest := b; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			p.add(key, file, "holds no PEM "+what)
+			return nil, false
+		}
+		if strings.HasSuffix(block.Type, blockType) {
+			return b, true
+		}
+	}
+}
+
+// secretFile checks a file holding a password or token: it must be
+// readable and, as ReadSecret trims it, not blank.
+func (p *problemList) secretFile(key, file string) {
+	b, reason := readConfigFile(file)
+	if reason == "" && b != nil && strings.TrimSpace(string(b)) == "" {
+		reason = "file is empty"
+	}
+	if reason != "" {
+		p.add(key, file, reason)
+	}
+}
+
+// readConfigFile reads the file a key names. It returns nil, "" for an
+// unset key or a file that is not a regular file (exists, not read), and
+// a reason when the file cannot be used.
+func readConfigFile(file string) ([]byte, string) {
+	if file == "" {
+		return nil, ""
+	}
+	info, err := os.Stat(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, "file does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return nil, "file is not accessible (permission denied)"
+	case err != nil:
+		return nil, "file cannot be used: " + err.Error()
+	case info.IsDir():
+		return nil, "is a directory, not a file"
+	case !info.Mode().IsRegular():
+		return nil, ""
+	}
+	b, err := os.ReadFile(file)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return nil, "file is not readable (permission denied)"
+	case err != nil:
+		return nil, "file cannot be read: " + err.Error()
+	}
+	return b, ""
 }

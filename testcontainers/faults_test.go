@@ -202,13 +202,10 @@ type privateRedis struct {
 
 func startPrivateRedis(t *testing.T, bin string) *privateRedis {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &privateRedis{bin: bin, dir: t.TempDir(), port: port, addr: "127.0.0.1:" + strconv.Itoa(port)}
+	addr := freeAddr(t)
+	_, portText, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portText)
+	r := &privateRedis{bin: bin, dir: t.TempDir(), port: port, addr: addr}
 	r.start(t)
 	t.Cleanup(func() {
 		_ = r.cmd.Process.Kill()

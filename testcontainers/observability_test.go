@@ -65,7 +65,7 @@ func TestObservability(t *testing.T) {
 		}
 	})
 	proxy := obsStartProxy(t, svc.redisAddr)
-	httpAddr := obsFreeAddr(t)
+	httpAddr := freeAddr(t)
 	prom := obsStartPrometheus(t, promBin, deploy, httpAddr)
 	start := time.Now()
 
@@ -287,7 +287,7 @@ func obsStartPrometheus(t *testing.T, bin, deploy, target string) *obsProm {
 			t.Fatal(err)
 		}
 	}
-	listen := obsFreeAddr(t)
+	listen := freeAddr(t)
 	logPath := filepath.Join(dir, "prometheus.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -618,17 +618,6 @@ func obsWaitHTTP(t *testing.T, c *connectorProcess, u string, want int) {
 			resp.Body.Close()
 			return resp.StatusCode == want, fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
 		})
-}
-
-// obsFreeAddr returns a 127.0.0.1 address with a port free right now.
-func obsFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // obsProxy forwards TCP connections to a target. While down, it closes

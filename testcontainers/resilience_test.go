@@ -79,7 +79,7 @@ type watchedConnector struct {
 // samples it until it exits. env is not modified.
 func startWatched(t *testing.T, name string, env map[string]string) *watchedConnector {
 	t.Helper()
-	listen := obsFreeAddr(t)
+	listen := freeAddr(t)
 	env = maps.Clone(env)
 	env["KRC_HTTP_LISTEN"] = listen
 	w := &watchedConnector{statsURL: "http://" + listen + "/stats", done: make(chan struct{})}

@@ -248,7 +248,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	proxy := obsStartProxy(t, sec["REDIS_TLS_ADDR"])
-	httpAddr := obsFreeAddr(t)
+	httpAddr := freeAddr(t)
 	env := s.env(sec.env(map[string]string{
 		"KRC_REDIS_ADDRS":            proxy.addr,
 		"KRC_REDIS_PASSWORD_FILE":    "",

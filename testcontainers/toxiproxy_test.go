@@ -25,12 +25,13 @@ type redisProxy struct {
 func startRedisProxy(t *testing.T, upstream string) *redisProxy {
 	t.Helper()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
-	px := toxiproxy.NewProxy(srv, "redis", "127.0.0.1:0", upstream)
+	px := toxiproxy.NewProxy(srv, "redis", freeAddr(t), upstream)
 	if err := px.Start(); err != nil {
 		t.Fatalf("toxiproxy: start proxy to %s: %v", upstream, err)
 	}
 	t.Cleanup(px.Stop)
-	// Start resolved the port; a restart after down() listens on it again.
+	// A restart after down() listens on the same port again; freeAddr's
+	// ports are outside the range the kernel hands out meanwhile.
 	return &redisProxy{addr: px.Listen, proxy: px}
 }
 

@@ -316,3 +316,137 @@ type redisError string
 
 func (e redisError) Error() string { return string(e) }
 func (redisError) RedisError()     {}
+
+// TestConfigFilesAreChecked: every file-valued key names a file that
+// validate, and run before it connects, read and check: a missing,
+// unreadable, empty or malformed file is a configuration error (exit 2)
+// naming the key, the path and what is wrong.
+func TestConfigFilesAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "files")
+	cert, key, _ := ca.issue("krc", true)
+	_, otherKey, _ := ca.issue("other", true)
+	secret := writeText(t, filepath.Join(dir, "secret"), "s3cret\n")
+	empty := writeText(t, filepath.Join(dir, "empty"), " \n")
+	notPEM := writeText(t, filepath.Join(dir, "not.pem"), "hello\n")
+	encKey, _ := writeKeyFile(t, dir, "k1")
+	shortKey := writeText(t, filepath.Join(dir, "short-key"), "abcd\n")
+	missing := filepath.Join(dir, "missing")
+	subdir := filepath.Join(dir, "a-directory")
+	if err := os.Mkdir(subdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Every file-valued key set to a good file; plaintext endpoints that
+	// refuse connections, so nothing could be reached.
+	good := map[string]string{
+		"KRC_KAFKA_BROKERS":            "127.0.0.1:1",
+		"KRC_KAFKA_TLS_ENABLED":        "true",
+		"KRC_KAFKA_TLS_CA_FILE":        ca.File,
+		"KRC_KAFKA_TLS_CERT_FILE":      cert,
+		"KRC_KAFKA_TLS_KEY_FILE":       key,
+		"KRC_KAFKA_SASL_MECHANISM":     "SCRAM-SHA-512",
+		"KRC_KAFKA_SASL_USERNAME":      "krc",
+		"KRC_KAFKA_SASL_PASSWORD_FILE": secret,
+		"KRC_KAFKA_SASL_TOKEN_FILE":    secret,
+		"KRC_REDIS_ADDRS":              "127.0.0.1:1",
+		"KRC_REDIS_PASSWORD_FILE":      secret,
+		"KRC_REDIS_TLS_ENABLED":        "true",
+		"KRC_REDIS_TLS_CA_FILE":        ca.File,
+		"KRC_REDIS_TLS_CERT_FILE":      cert,
+		"KRC_REDIS_TLS_KEY_FILE":       key,
+		"KRC_ENCRYPTION_ENABLED":       "true",
+		"KRC_ENCRYPTION_KEY_ID":        "k1",
+		"KRC_ENCRYPTION_KEYS":          "k1=" + encKey,
+		"KRC_HTTP_LISTEN":              "",
+	}
+	setEnv := func(t *testing.T, override map[string]string) {
+		for k, v := range good {
+			t.Setenv(k, v)
+		}
+		for k, v := range override {
+			t.Setenv(k, v)
+		}
+	}
+	t.Run("good files validate", func(t *testing.T) {
+		setEnv(t, nil)
+		if code, _, errOut := runCLI("validate"); code != exitOK {
+			t.Fatalf("got exit %d, want %d; stderr:\n%s", code, exitOK, errOut)
+		}
+	})
+
+	tests := []struct {
+		name     string
+		override map[string]string
+		want     string // in stderr: the key, the path and why
+	}{
+		{"redis password file missing", map[string]string{"KRC_REDIS_PASSWORD_FILE": missing},
+			"config: redis.password_file = " + missing + ": file does not exist"},
+		{"redis password file is a directory", map[string]string{"KRC_REDIS_PASSWORD_FILE": subdir},
+			"config: redis.password_file = " + subdir + ": is a directory, not a file"},
+		{"redis password file empty", map[string]string{"KRC_REDIS_PASSWORD_FILE": empty},
+			"config: redis.password_file = " + empty + ": file is empty"},
+		{"kafka sasl password file missing", map[string]string{"KRC_KAFKA_SASL_PASSWORD_FILE": missing},
+			"config: kafka.sasl.password_file = " + missing + ": file does not exist"},
+		{"kafka sasl token file missing", map[string]string{"KRC_KAFKA_SASL_MECHANISM": "OAUTHBEARER", "KRC_KAFKA_SASL_TOKEN_FILE": missing},
+			"config: kafka.sasl.token_file = " + missing + ": file does not exist"},
+		{"kafka ca file not PEM", map[string]string{"KRC_KAFKA_TLS_CA_FILE": notPEM},
+			"config: kafka.tls.ca_file = " + notPEM + ": holds no PEM certificate"},
+		{"kafka cert file missing", map[string]string{"KRC_KAFKA_TLS_CERT_FILE": missing},
+			"config: kafka.tls.cert_file = " + missing + ": file does not exist"},
+		{"kafka key file not a key", map[string]string{"KRC_KAFKA_TLS_KEY_FILE": ca.File},
+			"config: kafka.tls.key_file = " + ca.File + ": holds no PEM private key"},
+		{"kafka key of another certificate", map[string]string{"KRC_KAFKA_TLS_KEY_FILE": otherKey},
+			"config: kafka.tls.key_file = " + otherKey + ": is not the private key of kafka.tls.cert_file"},
+		{"redis ca file missing", map[string]string{"KRC_REDIS_TLS_CA_FILE": missing},
+			"config: redis.tls.ca_file = " + missing + ": file does not exist"},
+		{"redis cert file not PEM", map[string]string{"KRC_REDIS_TLS_CERT_FILE": notPEM},
+			"config: redis.tls.cert_file = " + notPEM + ": holds no PEM certificate"},
+		{"redis key file empty", map[string]string{"KRC_REDIS_TLS_KEY_FILE": empty},
+			"config: redis.tls.key_file = " + empty + ": holds no PEM private key"},
+		{"encryption key file missing", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + missing},
+			"config: encryption.keys = k1=" + missing + ": file does not exist"},
+		{"encryption key file too short", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + shortKey},
+			"config: encryption.keys = k1=" + shortKey + ": not a usable key: encryption: bad key: want 32 bytes"},
+		{"reader key file missing", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + encKey + ",old=" + missing},
+			"config: encryption.keys = old=" + missing + ": file does not exist"},
+	}
+	for _, tt := range tests {
+		for _, cmd := range []string{"validate", "run"} {
+			t.Run(cmd+"/"+tt.name, func(t *testing.T) {
+				setEnv(t, tt.override)
+				code, errOut := runCLIWithin(t, 10*time.Second, cmd)
+				if code != exitUsage {
+					t.Errorf("got exit %d, want %d; stderr:\n%s", code, exitUsage, errOut)
+				}
+				if !strings.Contains(errOut, tt.want) {
+					t.Errorf("got stderr\n%s\nwant it to contain %q", errOut, tt.want)
+				}
+				if strings.Contains(errOut, "s3cret") {
+					t.Errorf("stderr shows a secret's content:\n%s", errOut)
+				}
+			})
+		}
+	}
+}
+
+// runCLIWithin runs the CLI and fails t if it has not returned within d (a
+// run that gets past its configuration checks would go on connecting).
+func runCLIWithin(t *testing.T, d time.Duration, args ...string) (code int, stderr string) {
+	t.Helper()
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := runCLI(args...)
+		done <- result{code, errOut}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.stderr
+	case <-time.After(d):
+		t.Fatalf("%v: still running after %v, want it to exit on its configuration", args, d)
+		return 0, ""
+	}
+}

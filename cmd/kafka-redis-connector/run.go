@@ -42,11 +42,12 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// loadConfig loads and validates the configuration; every problem is a
-// usage error (exit 2), reported before anything connects.
+// loadConfig loads and validates the configuration and checks the files
+// it names; every problem is a usage error (exit 2), reported before
+// anything connects.
 func loadConfig(file string) (config.Config, error) {
 	cfg, err := config.Load(file, os.Environ())
-	if err != nil {
+	if err = errors.Join(err, cfg.CheckFiles()); err != nil {
 		return cfg, usageError{err}
 	}
 	return cfg, nil
