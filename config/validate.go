@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/kafka-redis-connector/kafka-redis-connector/encryption"
 )
 
 // Validate checks every rule the connector relies on and returns an
@@ -292,13 +290,13 @@ func (c Config) CheckFiles() error {
 	p.secretFile("redis.password_file", c.Redis.PasswordFile)
 	c.Redis.TLS.checkFiles(&p, "redis.tls")
 	for _, spec := range c.Encryption.Keys {
-		_, file, err := encryption.ParseKeySpec(spec)
+		_, file, err := ParseKeySpec(spec)
 		if err != nil {
 			continue // Validate reports it
 		}
 		b, reason := readConfigFile(file)
 		if reason == "" && b != nil {
-			if _, err := encryption.ParseKey(b); err != nil {
+			if _, err := DecodeKey(b); err != nil {
 				reason = "not a usable key: " + err.Error()
 			}
 		}

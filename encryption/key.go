@@ -1,9 +1,6 @@
 package encryption
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
 
@@ -11,7 +8,7 @@ import (
 )
 
 // KeySize is the length of an AES-256 key in bytes.
-const KeySize = 32
+const KeySize = config.KeySize
 
 // ValidKeyID reports whether id can name a key: 1 to 64 letters, digits,
 // '.', '_' or '-' (config.ValidKeyID: the rule the configuration is
@@ -34,34 +31,13 @@ func ReadKeyFile(path string) ([]byte, error) {
 	return key, nil
 }
 
-// ParseKey decodes key material in one of the forms ReadKeyFile accepts.
+// ParseKey decodes key material in one of the forms ReadKeyFile accepts
+// (config.DecodeKey holds the rule, so validate checks key files the same way).
 // The error never contains the material.
 func ParseKey(b []byte) ([]byte, error) {
-	// 32 printable characters are a passphrase or a short hex key, not 32
-	// random bytes (which are all printable once in about 10^17 keys).
-	if len(b) == KeySize && !printable(b) {
-		return bytes.Clone(b), nil
+	k, err := config.DecodeKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
-	text := string(bytes.TrimSpace(b))
-	if len(text) == 2*KeySize {
-		if k, err := hex.DecodeString(text); err == nil {
-			return k, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(text); err == nil && len(k) == KeySize {
-			return k, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: want %d bytes: raw, as %d hex digits, or base64 (got %d bytes that are none of these)",
-		ErrBadKey, KeySize, 2*KeySize, len(b))
-}
-
-func printable(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			return false
-		}
-	}
-	return true
+	return k, nil
 }

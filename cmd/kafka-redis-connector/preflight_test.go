@@ -406,7 +406,7 @@ func TestConfigFilesAreChecked(t *testing.T) {
 		{"encryption key file missing", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + missing},
 			"config: encryption.keys = k1=" + missing + ": file does not exist"},
 		{"encryption key file too short", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + shortKey},
-			"config: encryption.keys = k1=" + shortKey + ": not a usable key: encryption: bad key: want 32 bytes"},
+			"config: encryption.keys = k1=" + shortKey + ": not a usable key: want 32 bytes"},
 		{"reader key file missing", map[string]string{"KRC_ENCRYPTION_KEYS": "k1=" + encKey + ",old=" + missing},
 			"config: encryption.keys = old=" + missing + ": file does not exist"},
 	}
