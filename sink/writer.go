@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -194,14 +193,16 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	var retry error
 	fail := func(j int, err error) {
 		i := sc.index[j]
-		if Retryable(err) || errors.Is(err, context.Canceled) {
-			res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
-			if retry == nil {
-				retry = res.Errs[i]
-			}
+		// Only a reply the entry itself caused fails the record alone;
+		// anything else fails the write, to be retried.
+		if rej := rejection(err, res.Streams[i]); rej != nil {
+			res.Errs[i] = rej
 			return
 		}
-		res.Errs[i] = fmt.Errorf("%w: xadd %s: %v", ErrRejected, res.Streams[i], err)
+		res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
+		if retry == nil {
+			retry = res.Errs[i]
+		}
 	}
 	if pipe == nil {
 		w.sendDirect(ctx, sc, fail)
