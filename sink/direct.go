@@ -129,10 +129,17 @@ func (p *directPool) handshake(ctx context.Context, dc *directConn) error {
 		return nil
 	}
 	var refused error // the first error reply
-	if err := dc.roundTrip(ctx, p.opts, buf, n, func(_ int, reply error) { refused = cmp.Or(refused, reply) }); err != nil {
-		return err
-	}
-	return refused
+	err := dc.roundTrip(ctx, p.opts, buf, func(r *bufio.Reader) error {
+		for range n {
+			reply, err := readReply(r, 0)
+			if err != nil {
+				return err
+			}
+			refused = cmp.Or(refused, reply)
+		}
+		return nil
+	})
+	return cmp.Or(err, refused)
 }
 
 // put returns a healthy connection to the pool, or closes it when the pool
@@ -165,17 +172,16 @@ func (p *directPool) close() {
 	}
 }
 
-// roundTrip sends buf, which holds n commands, and reads n replies, calling
-// reply(i, err) for each with its error reply or nil. The returned error is
-// a connection failure (or ctx's error once ctx is done): the replies not
-// yet read are unknown and the connection must be dropped.
+// roundTrip sends buf and reads the replies with read. The returned error
+// is a connection failure (or ctx's error once ctx is done): the replies
+// not yet read are unknown and the connection must be dropped.
 //
 // Cancelling ctx interrupts a write that is blocked, but once the commands
 // are sent their replies are read, bounded by the deadline only (as go-redis
 // does): abandoning them would turn records Redis has written into unknown
 // ones, to be written again. A connector stopping on SIGTERM so commits
 // exactly what it wrote.
-func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, n int, reply func(int, error)) (err error) {
+func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, read func(*bufio.Reader) error) (err error) {
 	defer func() {
 		if err == nil {
 			return
@@ -206,14 +212,7 @@ func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []
 	if err := dc.conn.SetReadDeadline(deadline(ctx, opts.ReadTimeout)); err != nil {
 		return err
 	}
-	for i := range n {
-		re, err := readReply(dc.r, 0)
-		if err != nil {
-			return err
-		}
-		reply(i, re)
-	}
-	return nil
+	return read(dc.r)
 }
 
 // deadline is ctx's deadline when it has one (go-redis's
