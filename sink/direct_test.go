@@ -253,29 +253,6 @@ func TestDirectDeadline(t *testing.T) {
 	}
 }
 
-// Cancelling the context while replies are awaited does not abandon them:
-// the records Redis wrote are reported written (a stopping connector then
-// commits exactly what is in Redis).
-func TestDirectCancelAfterSendingKeepsReplies(t *testing.T) {
-	f := newFakeRedis(t, func(n int) string {
-		time.Sleep(25 * time.Millisecond)
-		switch n {
-		case 0:
-			return "+OK\r\n"
-		case 3:
-			return "*2\r\n$3\r\n1-0\r\n$3\r\n1-1\r\n"
-		}
-		return "+QUEUED\r\n"
-	})
-	w := f.writer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	res, err := w.Write(ctx, records(2))
-	if err != nil || res.Written() != 2 {
-		t.Errorf("Write: got %d written, error %v; want 2, nil", res.Written(), err)
-	}
-}
-
 // A write cancelled before it is sent sends nothing.
 func TestDirectCancelBeforeSending(t *testing.T) {
 	f := newFakeRedis(t, func(int) string { return "+OK\r\n" })
