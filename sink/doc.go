@@ -1,5 +1,6 @@
 // Package sink turns Kafka records into Redis stream entries and appends them
-// with one pipelined round trip per batch.
+// with one pipelined round trip per batch, inside MULTI/EXEC so that a failed
+// write is retried whole and never reorders a partition.
 //
 // It owns the stream key template, the mapping of a record to entry fields,
 // and the classification of Redis errors into retryable (the whole write may

@@ -2,18 +2,18 @@ package sink
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
-	"net"
+	"fmt"
 	"strings"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Per-record permanent errors: the record can never be written as it is.
+// Per-record permanent errors: the record itself can never be written as it
+// is, so errors.policy decides what becomes of it. These are the only errors
+// Retryable calls permanent; everything else that can go wrong (server
+// state, authentication, ACLs, routing, the network, replies this package
+// does not know) would hit any record alike and is retried.
 var (
 	// ErrUnresolvableKey means the stream key template names a record part
 	// (its key or a header) that the record lacks, and no fallback key is set.
@@ -22,67 +22,68 @@ var (
 	ErrInvalidJSON = errors.New("sink: record value is not a JSON object")
 	// ErrEntryTooLarge means the entry exceeds stream.max_entry_bytes.
 	ErrEntryTooLarge = errors.New("sink: entry exceeds stream.max_entry_bytes")
-	// ErrRejected wraps an error reply Redis gave for one entry that retrying
-	// cannot fix (WRONGTYPE, for example).
+	// ErrRejected wraps an error reply Redis gave for one entry because of
+	// the entry itself: WRONGTYPE (its target key holds another type) or an
+	// explicit ID Redis refuses (then ErrInvalidID is wrapped as well).
 	ErrRejected = errors.New("sink: redis rejected the entry")
+	// ErrInvalidID means Redis refused the entry's explicit ID: malformed,
+	// 0-0, or not above the stream's last ID.
+	ErrInvalidID = errors.New("sink: explicit stream entry ID is invalid or not above the stream's last")
 )
 
-// Retryable reports whether err is worth retrying: network failures,
-// timeouts and the Redis replies that describe a temporary state of the
-// server. Context cancellation is not retryable: it is the caller giving up.
+// recordCaused lists the sentinels of the per-record permanent errors.
+var recordCaused = []error{ErrUnresolvableKey, ErrInvalidJSON, ErrEntryTooLarge, ErrRejected, ErrInvalidID}
+
+// Retryable reports whether err is worth retrying: every failure except the
+// ones the record itself causes. Context cancellation is not retryable: it
+// is the caller giving up.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	if errors.Is(err, ErrUnresolvableKey) || errors.Is(err, ErrInvalidJSON) ||
-		errors.Is(err, ErrEntryTooLarge) || errors.Is(err, ErrRejected) {
-		return false
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, net.ErrClosed) || errors.Is(err, errProtocol) || errors.Is(err, errConnect) || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	// A TLS handshake that fails (an expired or replaced certificate) is
-	// the connection's failure, not a record's: nothing was sent.
-	var (
-		verify   *tls.CertificateVerificationError
-		alert    tls.AlertError
-		header   tls.RecordHeaderError
-		hostname x509.HostnameError
-		unknown  x509.UnknownAuthorityError
-		invalid  x509.CertificateInvalidError
-	)
-	if errors.As(err, &verify) || errors.As(err, &alert) || errors.As(err, &header) ||
-		errors.As(err, &hostname) || errors.As(err, &unknown) || errors.As(err, &invalid) {
-		return true
-	}
-	// A reply wrapped with context (as Write does) is classified by its own text.
-	var reply redis.Error
-	if errors.As(err, &reply) {
-		return retryableReply(reply.Error())
-	}
-	return retryableReply(err.Error())
-}
-
-// retryableReply is the one place that maps Redis error strings to kinds.
-func retryableReply(msg string) bool {
-	for _, prefix := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN",
-		"CLUSTERDOWN", "OOM", "BUSY", "NOREPLICAS", "ERR max number of clients",
-		// The connection is not authenticated (a password rotated after
-		// start-up): no record is at fault, so the breaker, not
-		// errors.policy, deals with it. So is an ACL user that may not run
-		// XADD at all; NOPERM about a key, by contrast, is that record's.
-		"WRONGPASS", "NOAUTH", "NOPERM this user has no permissions to run",
-		"MOVED", "ASK", "redis: connection pool timeout", "redis: client is closed"} {
-		if strings.HasPrefix(msg, prefix) {
-			return true
+	for _, kind := range recordCaused {
+		if errors.Is(err, kind) {
+			return false
 		}
 	}
-	return false
+	// A reply wrapped with context (as Write does) is classified by its
+	// own text; an error that is not a reply is not the record's.
+	var reply redis.Error
+	return !errors.As(err, &reply) || replyKind(reply.Error()) == nil
+}
+
+// rejection returns err as a per-record error (wrapping ErrRejected) when it
+// is an error reply caused by the entry itself, or nil when it is anything
+// else: then the whole write is to be retried.
+func rejection(err error, stream string) error {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return nil
+	}
+	switch kind := replyKind(reply.Error()); kind {
+	case nil:
+		return nil
+	case ErrRejected:
+		return fmt.Errorf("%w: xadd %s: %v", ErrRejected, stream, err)
+	default:
+		return fmt.Errorf("%w (%w): xadd %s: %v", ErrRejected, kind, stream, err)
+	}
+}
+
+// replyKind is the one place that maps Redis error strings to kinds. It
+// returns the sentinel of a reply caused by the entry itself, or nil for
+// every other reply: MISCONF, BUSY, LOADING, OOM, READONLY, NOREPLICAS,
+// MOVED, NOAUTH, NOPERM (in all its forms: an ACL is never the record's
+// fault), EXECABORT, unknown ERR replies and unknown prefixes alike.
+func replyKind(msg string) error {
+	switch {
+	case strings.HasPrefix(msg, "WRONGTYPE "):
+		// XADD touches only its target key.
+		return ErrRejected
+	case strings.HasPrefix(msg, "ERR The ID specified in XADD is equal or smaller than the target stream top item"),
+		strings.HasPrefix(msg, "ERR The ID specified in XADD must be greater than 0-0"),
+		strings.HasPrefix(msg, "ERR Invalid stream ID specified as stream command argument"):
+		return ErrInvalidID
+	}
+	return nil
 }

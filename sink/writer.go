@@ -1,9 +1,10 @@
 package sink
 
 import (
+	"bufio"
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -35,8 +36,9 @@ func (r Result) Written() int {
 }
 
 // Writer appends records to Redis streams, one XADD per record and one
-// pipelined round trip per Write. It is safe for concurrent use: each Write
-// takes its scratch buffers from a pool.
+// pipelined round trip per Write, the XADDs inside MULTI/EXEC (see tx.go).
+// It is safe for concurrent use: each Write takes its scratch buffers from a
+// pool.
 type Writer struct {
 	client   redis.Cmdable
 	key      *StreamKeyTemplate
@@ -46,6 +48,7 @@ type Writer struct {
 	scratch  sync.Pool
 	direct   *directPool // nil: go-redis pipelines (see direct.go)
 	noDirect bool
+	cluster  bool // client is a *redis.ClusterClient: a transaction per slot
 }
 
 // writeScratch holds the buffers one Write reuses from the last. The arena
@@ -55,7 +58,9 @@ type writeScratch struct {
 	keyBuf []byte
 	arena  []byte
 	cmds   []*redis.Cmd // go-redis pipelines
+	keys   []string     // go-redis pipelines: the stream of each command
 	index  []int        // the record of each command
+	queued []error      // direct: the replies to the commands while queued
 	args   []any        // direct, json format: one command's arguments, reused
 	out    []byte       // direct: the encoded commands
 	prefix []byte       // direct: "xadd", the key, the trim clause and "*", encoded
@@ -70,6 +75,7 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 		return nil, err
 	}
 	w := &Writer{client: client, key: key}
+	_, w.cluster = client.(*redis.ClusterClient)
 	w.scratch.New = func() any { return new(writeScratch) }
 	if cfg.FallbackKey != "" {
 		if w.fallback, err = ParseStreamKeyTemplate(cfg.FallbackKey); err != nil {
@@ -116,23 +122,26 @@ func (w *Writer) Close() {
 	}
 }
 
-// Write appends recs, in order, in one pipeline. Every command's reply is
-// read: a rejected entry fails only its own record. The returned error is
-// non-nil when at least one record failed for a retryable reason (then it is
-// that reason); records failing permanently are reported only in Result.
+// Write appends recs, in order, in one pipeline and one transaction. Every
+// command's reply is read: an entry Redis rejects for its own sake fails
+// only its own record; any other failure fails every record it may have
+// touched, so that retrying them keeps each partition's order. The returned
+// error is non-nil when at least one record failed for a retryable reason
+// (then it is that reason); records failing permanently are reported only
+// in Result.
 func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
 	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
 	sc := w.scratch.Get().(*writeScratch)
 	defer w.release(sc)
-	var pipe redis.Pipeliner
+	goRedis := w.direct == nil
 	var slab []any
-	if w.direct == nil {
-		pipe = w.client.Pipeline()
+	if goRedis {
 		// Every command's arguments are a window of one slab per Write
 		// (one allocation per batch, not per record); the commands own it.
 		slab = make([]any, 0, len(recs)*(12+len(w.trim)))
 	} else {
 		slab = sc.args[:0] // encoded before the next record's are built
+		sc.out = append(sc.out, respMulti...)
 	}
 	var lastTopic string
 	lastPartition := int32(-1)
@@ -152,7 +161,7 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			lastTopic, lastPartition, lastKey, lastKeyArg = rec.Topic, rec.Partition, stream, stream
 		}
 		res.Streams[i] = stream
-		if pipe == nil && !w.mapping.json {
+		if !goRedis && !w.mapping.json {
 			if err := w.encodeXADD(sc, stream, rec); err != nil {
 				res.Errs[i] = err
 				continue
@@ -171,7 +180,7 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			res.Errs[i] = err
 			continue
 		}
-		if pipe == nil {
+		if !goRedis {
 			sc.out, err = appendArgs(sc.out, slab[start:])
 			slab = slab[:start]
 			if err != nil {
@@ -179,13 +188,12 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 				continue
 			}
 		} else {
-			cmd := redis.NewCmd(ctx, slab[start:len(slab):len(slab)]...)
-			_ = pipe.Process(ctx, cmd)
-			sc.cmds = append(sc.cmds, cmd)
+			sc.cmds = append(sc.cmds, redis.NewCmd(ctx, slab[start:len(slab):len(slab)]...))
+			sc.keys = append(sc.keys, stream)
 		}
 		sc.index = append(sc.index, i)
 	}
-	if pipe == nil {
+	if !goRedis {
 		sc.args = slab // reused; with pipelines the commands own the slab
 	}
 	if len(sc.index) == 0 {
@@ -194,20 +202,23 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	var retry error
 	fail := func(j int, err error) {
 		i := sc.index[j]
-		if Retryable(err) || errors.Is(err, context.Canceled) {
-			res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
-			if retry == nil {
-				retry = res.Errs[i]
-			}
+		// Only a reply the entry itself caused fails the record alone;
+		// anything else fails the write, to be retried.
+		if rej := rejection(err, res.Streams[i]); rej != nil {
+			res.Errs[i] = rej
 			return
 		}
-		res.Errs[i] = fmt.Errorf("%w: xadd %s: %v", ErrRejected, res.Streams[i], err)
+		res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
+		if retry == nil {
+			retry = res.Errs[i]
+		}
 	}
-	if pipe == nil {
+	if !goRedis {
+		sc.out = append(sc.out, respExec...)
 		w.sendDirect(ctx, sc, fail)
 		return res, retry
 	}
-	_, _ = pipe.Exec(ctx) // every command carries its own error, read below
+	w.execTx(ctx, sc.cmds, sc.keys)
 	for j, cmd := range sc.cmds {
 		if err := cmd.Err(); err != nil {
 			fail(j, err)
@@ -239,8 +250,8 @@ func (w *Writer) encodeXADD(sc *writeScratch, stream string, rec *kgo.Record) er
 	return err
 }
 
-// sendDirect sends the commands encoded in sc.out on a connection of the
-// direct pool and reports each failed one to fail.
+// sendDirect sends the transaction encoded in sc.out on a connection of the
+// direct pool and reports each failed command to fail.
 func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int, error)) {
 	n := len(sc.index)
 	var dc *directConn
@@ -257,12 +268,18 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 		}
 		return
 	}
+	sc.queued = slices.Grow(sc.queued[:0], n)[:n]
 	read := 0
-	err = dc.roundTrip(ctx, w.direct.opts, sc.out, n, func(j int, reply error) {
-		read = j + 1
-		if reply != nil {
-			fail(j, reply)
-		}
+	reusable := false
+	err = dc.roundTrip(ctx, w.direct.opts, sc.out, func(r *bufio.Reader) error {
+		var err error
+		reusable, err = readTransaction(r, n, sc.queued, func(j int, reply error) {
+			read = j + 1
+			if reply != nil {
+				fail(j, reply)
+			}
+		})
+		return err
 	})
 	if err != nil {
 		// What happened to the commands whose replies were not read is
@@ -273,6 +290,10 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 		}
 		return
 	}
+	if !reusable {
+		_ = dc.conn.Close()
+		return
+	}
 	w.direct.put(dc)
 }
 
@@ -280,8 +301,10 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 // The pipeline has been sent by then, so the arena can be written again.
 func (w *Writer) release(sc *writeScratch) {
 	clear(sc.cmds)
+	clear(sc.keys)
+	clear(sc.queued)
 	clear(sc.args[:cap(sc.args)])
-	sc.cmds, sc.index, sc.arena, sc.args, sc.out = sc.cmds[:0], sc.index[:0], sc.arena[:0], sc.args[:0], sc.out[:0]
+	sc.cmds, sc.keys, sc.queued, sc.index, sc.arena, sc.args, sc.out = sc.cmds[:0], sc.keys[:0], sc.queued[:0], sc.index[:0], sc.arena[:0], sc.args[:0], sc.out[:0]
 	sc.prefix, sc.prefixKey = sc.prefix[:0], ""
 	w.scratch.Put(sc)
 }

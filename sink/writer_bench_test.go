@@ -2,6 +2,7 @@ package sink_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -56,25 +57,41 @@ func BenchmarkAppendFields(b *testing.B) {
 	}
 }
 
-// BenchmarkWriteBatch measures one 500-record Write (the direct transport),
-// encoding included, against an in-process Redis; per-op time divided by 500 is the
-// per-record cost of the sink (and miniredis).
+// BenchmarkWriteBatch measures one 500-record Write on each transport,
+// encoding included, against an in-process Redis, or against the real one
+// at KRC_BENCH_REDIS_ADDR when set; per-op time divided by 500 is the
+// per-record cost of the sink (and the server).
 func BenchmarkWriteBatch(b *testing.B) {
-	mr := miniredis.RunT(b)
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})
-	defer rdb.Close()
-	w, err := sink.NewWriter(rdb, config.Default().Stream)
-	if err != nil {
-		b.Fatal(err)
+	addr := os.Getenv("KRC_BENCH_REDIS_ADDR")
+	var flush func()
+	if addr == "" {
+		mr := miniredis.RunT(b)
+		addr, flush = mr.Addr(), mr.FlushAll
 	}
-	defer w.Close()
-	recs := benchRecords(500, 100)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := w.Write(ctx, recs); err != nil {
-			b.Fatal(err)
-		}
-		mr.FlushAll()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer rdb.Close()
+	if flush == nil {
+		flush = func() { rdb.FlushAll(context.Background()) }
+	}
+	for _, tr := range []struct {
+		name string
+		opts []sink.WriterOption
+	}{{"direct", nil}, {"go-redis", []sink.WriterOption{sink.WithGoRedisPipeline()}}} {
+		b.Run(tr.name, func(b *testing.B) {
+			w, err := sink.NewWriter(rdb, config.Default().Stream, tr.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			recs := benchRecords(500, 100)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := w.Write(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+				flush()
+			}
+		})
 	}
 }
