@@ -253,7 +253,7 @@ EOF
   # uses (AUTH and HELLO need no permission): XADD to its keys, and PING.
   cat >users.acl <<EOF
 user default on nopass sanitize-payload ~* &* +@all
-user $SECURE_USER on #$hash resetchannels ~it:* -@all +xadd +ping
+user $SECURE_USER on #$hash resetchannels ~it:* -@all +xadd +multi +exec +ping
 EOF
   rm -f server.csr client.csr server.ext client.ext ca.srl
   chmod 0444 ca.pem server.pem client.pem
