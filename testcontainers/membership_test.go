@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,11 +110,13 @@ func partitionsMoved(path string) int {
 		logCount(path, `msg="partitions lost`)
 }
 
-// TestTopicsExclude consumes two topics that kafka.topics matches as a
-// pattern, one of them excluded by kafka.topics_exclude: every record of
-// the other reaches Redis, none of the excluded one does, and the group
-// owns and commits none of its partitions.
-func TestTopicsExclude(t *testing.T) {
+// TestTopicsExcludeAndRack consumes two topics that kafka.topics matches
+// as a pattern, one of them excluded by kafka.topics_exclude: every record
+// of the other reaches Redis, none of the excluded one does, and the group
+// owns and commits none of its partitions. The member also sets kafka.rack,
+// which the broker sees in its join metadata (the one-broker cluster has no
+// follower to fetch from, so the fetch side is not exercised).
+func TestTopicsExcludeAndRack(t *testing.T) {
 	const perTopic = 4_000
 	s := newScenario(t, "topics-exclude", 3)
 	excluded := s.topic + "-skip"
@@ -141,6 +144,7 @@ func TestTopicsExclude(t *testing.T) {
 		"KRC_KAFKA_TOPICS_REGEX":   "true",
 		"KRC_KAFKA_TOPICS":         "^" + regexp.QuoteMeta(s.topic),
 		"KRC_KAFKA_TOPICS_EXCLUDE": `-skip$, ^never-\d{1\,3}$`,
+		"KRC_KAFKA_RACK":           "zone-a",
 	}))
 	s.awaitDelivery(t, 2*time.Minute, c)
 
@@ -150,8 +154,11 @@ func TestTopicsExclude(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var owned []string
+	var owned, racks []string
 	for _, m := range groups[s.group].Members {
+		if j, ok := m.Join.AsConsumer(); ok && j.Rack != nil {
+			racks = append(racks, *j.Rack)
+		}
 		if a, ok := m.Assigned.AsConsumer(); ok {
 			for _, tp := range a.Topics {
 				owned = append(owned, fmt.Sprintf("%s%v", tp.Topic, tp.Partitions))
@@ -160,6 +167,9 @@ func TestTopicsExclude(t *testing.T) {
 	}
 	c.stop(t)
 
+	if !slices.Equal(racks, []string{"zone-a"}) {
+		t.Errorf("racks in the group's join metadata: got %q, want [zone-a]", racks)
+	}
 	if got := strings.Join(owned, " "); strings.Contains(got, excluded) || !strings.Contains(got, s.topic) {
 		t.Errorf("group assignment: got %s, want partitions of %s only", got, s.topic)
 	}
@@ -181,7 +191,8 @@ func TestTopicsExclude(t *testing.T) {
 	}
 	s.requireCommittedAtEnd(t)
 	r := s.verify(t, pr, verifyOpts{noDuplicates: true})
-	line := fmt.Sprintf("topics_exclude: %d entries from %s, %d from the excluded %s", r.Entries, s.topic, n, excluded)
+	line := fmt.Sprintf("topics_exclude: %d entries from %s, %d from the excluded %s; rack in join metadata %q",
+		r.Entries, s.topic, n, excluded, racks)
 	t.Log(line)
 	recordSummary(line)
 }
