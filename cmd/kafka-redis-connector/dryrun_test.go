@@ -273,3 +273,21 @@ func TestEntryPreviewer(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunFromLatest: from the end of the partitions, the records already
+// there are not read; the run says it saw none.
+func TestDryRunFromLatest(t *testing.T) {
+	cluster := dryRunCluster(t)
+	mr := miniredis.RunT(t)
+	file := dryRunConfig(t, cluster, mr, "  topics: [orders]\n", "")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"dry-run", "--config", file, "--from", "latest", "--timeout", "300ms"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit code: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	want := "dry run: up to 10 records of orders from the latest offset; nothing is written to Redis, the group dry-run-test is not joined, no offset is committed\n" +
+		"dry run: 0 of 10 records, then none for 300ms; 0 would be written, 0 would meet an error; nothing was written\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
