@@ -154,8 +154,11 @@ func dryRun(ctx context.Context, cfg config.Config, o dryRunOptions, pv *entryPr
 		fmt.Fprintf(summary, "dry run: %d records; %d would be written, %d would meet an error; nothing was written\n",
 			seen, seen-failed, failed)
 	}
-	if seen == 0 && fetchErr != nil {
+	switch {
+	case fetchErr != nil && seen == 0:
 		return fetchErr
+	case fetchErr != nil:
+		fmt.Fprintf(stderr, "dry run: a fetch failed, so some partitions may not be shown: %v\n", fetchErr)
 	}
 	return nil
 }
