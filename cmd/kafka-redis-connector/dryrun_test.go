@@ -291,3 +291,47 @@ func TestDryRunFromLatest(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestDryRunRawFormat: in the raw format the value is one field as it is,
+// so the value that is not JSON is an entry like any other; the oversize
+// record is still an error.
+func TestDryRunRawFormat(t *testing.T) {
+	cluster := dryRunCluster(t)
+	mr := miniredis.RunT(t)
+	file := dryRunConfig(t, cluster, mr, "  topics: [orders]\n", "")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"human", nil, []string{
+			"orders/0 offset 0  2026-12-02T05:00:00.123Z  key \"k1\"\n  XADD orders:acme MAXLEN ~ 1000 *\n    value     \"{\\\"id\\\":7,\\\"item\\\":\\\"tea\\\"}\"\n    key       \"k1\"\n    h.tenant  \"acme\"\n",
+			"orders/0 offset 2  2026-12-02T05:00:00.123Z  key \"k3\"\n  XADD orders:unrouted MAXLEN ~ 1000 *  (stream.fallback_key",
+			"    value     \"not json\"\n",
+			"orders/0 offset 3  2026-12-02T05:00:00.123Z  key \"k4\"\n  stream orders:unrouted\n  error entry_too_large: ",
+			"dry run: 4 records; 3 would be written, 1 would meet an error; nothing was written\n",
+		}},
+		{"json", []string{"--json"}, []string{
+			`"stream":"orders:acme","id":"*","trim":{"strategy":"MAXLEN","approx":true,"threshold":1000},"fields":{"value":"{\"id\":7,\"item\":\"tea\"}","key":"k1","h.tenant":"acme",`,
+			`"offset":2,"timestamp":"2026-12-02T05:00:00.123Z","key":"k3","stream":"orders:unrouted","fallback":true,"id":"*",`,
+			`"offset":3,"timestamp":"2026-12-02T05:00:00.123Z","key":"k4","stream":"orders:unrouted","fallback":true,"error":{"reason":"entry_too_large",`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"dry-run", "--config", file, "--records", "4"}, tt.args...)
+			// The cluster's config uses the json format; the environment
+			// overrides it, as it would in a container.
+			t.Setenv("KRC_STREAM_FORMAT", "raw")
+			if code := run(args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit code: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("output lacks %s; got:\n%s", w, stdout.String())
+				}
+			}
+		})
+	}
+}
