@@ -37,6 +37,17 @@ type Kafka struct {
 	FetchMaxBytes    int32         `koanf:"fetch_max_bytes"`
 	TLS              TLS           `koanf:"tls"`
 	SASL             SASL          `koanf:"sasl"`
+	// InstanceID makes this member a static group member (KIP-345): a
+	// restart within session_timeout gets its partitions back without a
+	// rebalance. Every member of the group needs its own; empty: dynamic
+	// membership.
+	InstanceID string `koanf:"instance_id"`
+	// Rack names where this member runs; brokers with a rack-aware replica
+	// selector then serve its fetches from the closest replica (KIP-392).
+	Rack string `koanf:"rack"`
+	// TopicsExclude lists regular expressions of topics not to consume
+	// although a Topics pattern matches them; needs TopicsRegex.
+	TopicsExclude []string `koanf:"topics_exclude"`
 }
 
 // TLS configures a TLS connection; the zero value means plaintext.
@@ -155,6 +166,7 @@ func Default() Config {
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
 			FetchMaxBytes:    50 << 20,
+			TopicsExclude:    []string{},
 		},
 		Redis: Redis{
 			Addrs:        []string{"127.0.0.1:6379"},

@@ -133,6 +133,7 @@ func (k Kafka) check(p *problemList) {
 	p.atLeast("kafka.fetch_max_bytes", int64(k.FetchMaxBytes), 1)
 	k.TLS.check(p, "kafka.tls")
 	k.checkSASL(p)
+	k.checkMembership(p)
 }
 
 func (k Kafka) checkSASL(p *problemList) {

@@ -35,6 +35,7 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 	if k.TopicsRegex {
 		opts = append(opts, kgo.ConsumeRegex())
 	}
+	opts = append(opts, MembershipOpts(k)...)
 	return append(opts, c.extraOpts...)
 }
 
