@@ -23,9 +23,12 @@ import (
 type fakeClusterNode struct {
 	ln     net.Listener
 	script func(n int, asking bool) string
+	// multi, if set, answers MULTI number n (else +OK).
+	multi func(n int) string
 
-	mu    sync.Mutex
-	xadds []string // the value field of each XADD received, in order
+	mu     sync.Mutex
+	xadds  []string // the value field of each XADD received, in order
+	multis int      // MULTIs received
 }
 
 func newFakeClusterNode(t *testing.T, script func(n int, asking bool) string) *fakeClusterNode {
@@ -61,33 +64,47 @@ func (f *fakeClusterNode) serve(conn net.Conn) {
 	r := bufio.NewReader(conn)
 	host, port, _ := net.SplitHostPort(f.addr())
 	asking := false
+	var queued []string // replies of the commands of an open MULTI; nil: none open
 	for {
 		args, err := readCommand(r)
 		if err != nil {
 			return
 		}
 		var reply string
-		switch strings.ToLower(args[0]) {
-		case "hello":
-			reply = "-ERR unknown command 'HELLO'\r\n"
-		case "cluster":
-			reply = fmt.Sprintf("*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$%d\r\n%s\r\n:%s\r\n$4\r\nnode\r\n", len(host), host, port)
-		case "command":
-			reply = "*0\r\n"
-		case "ping":
-			reply = "+PONG\r\n"
-		case "asking":
-			asking = true
-			reply = "+OK\r\n"
-		case "xadd":
+		switch name := strings.ToLower(args[0]); {
+		case name == "multi":
+			f.mu.Lock()
+			n := f.multis
+			f.multis++
+			f.mu.Unlock()
+			queued, reply = []string{}, "+OK\r\n"
+			if f.multi != nil {
+				reply = f.multi(n)
+			}
+		case name == "exec":
+			reply = fmt.Sprintf("*%d\r\n%s", len(queued), strings.Join(queued, ""))
+			for _, q := range queued {
+				if strings.HasPrefix(q, "-") {
+					reply = "-EXECABORT Transaction discarded because of previous errors.\r\n"
+				}
+			}
+			queued = nil
+		case queued != nil && name == "xadd":
+			// Recorded when queued; its scripted reply, if an error, is
+			// the queueing reply and aborts the transaction at EXEC.
 			f.mu.Lock()
 			n := len(f.xadds)
 			f.xadds = append(f.xadds, args[len(args)-1])
 			f.mu.Unlock()
-			reply = f.script(n, asking)
-			asking = false
+			q := f.script(n, asking)
+			if strings.HasPrefix(q, "-") {
+				reply = q
+			} else {
+				reply = "+QUEUED\r\n"
+			}
+			queued = append(queued, q)
 		default:
-			reply = "+OK\r\n"
+			reply = f.serveOne(args, host, port, &asking)
 		}
 		if reply == "" { // cut the connection, the command unanswered
 			return
@@ -96,6 +113,34 @@ func (f *fakeClusterNode) serve(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// serveOne answers a command outside MULTI.
+func (f *fakeClusterNode) serveOne(args []string, host, port string, asking *bool) string {
+	var reply string
+	switch strings.ToLower(args[0]) {
+	case "hello":
+		reply = "-ERR unknown command 'HELLO'\r\n"
+	case "cluster":
+		reply = fmt.Sprintf("*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$%d\r\n%s\r\n:%s\r\n$4\r\nnode\r\n", len(host), host, port)
+	case "command":
+		reply = "*0\r\n"
+	case "ping":
+		reply = "+PONG\r\n"
+	case "asking":
+		*asking = true
+		reply = "+OK\r\n"
+	case "xadd":
+		f.mu.Lock()
+		n := len(f.xadds)
+		f.xadds = append(f.xadds, args[len(args)-1])
+		f.mu.Unlock()
+		reply = f.script(n, *asking)
+		*asking = false
+	default:
+		reply = "+OK\r\n"
+	}
+	return reply
 }
 
 // readCommand reads one command: an array of bulk strings.
@@ -261,6 +306,78 @@ func TestClusterClientFollowsRedirects(t *testing.T) {
 			}
 		})
 	}
+}
+
+func (f *fakeClusterNode) multisReceived() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.multis
+}
+
+// clusterTx sends XADDs of values 0..n-1 to stream "s" in one MULTI/EXEC of a
+// cluster client built by NewClient, and returns each command's error.
+func clusterTx(t *testing.T, seed string, n int) []error {
+	t.Helper()
+	cfg := config.Default().Redis
+	cfg.Mode, cfg.Addrs = "cluster", []string{seed}
+	cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = time.Second, 2*time.Second, 2*time.Second
+	rdb, err := NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pipe := rdb.TxPipeline()
+	cmds := make([]*redis.StringCmd, n)
+	for i := range cmds {
+		cmds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: "s", Values: []any{"v", strconv.Itoa(i)}})
+	}
+	_, _ = pipe.Exec(ctx)
+	errs := make([]error, n)
+	for i, cmd := range cmds {
+		errs[i] = cmd.Err()
+	}
+	return errs
+}
+
+// MULTI/EXEC (one transaction per batch) through a cluster client: a
+// transaction the server refused before queueing is the connector's to
+// retry, and a MOVED while queueing is followed.
+func TestClusterClientTransactions(t *testing.T) {
+	t.Run("MULTI answered LOADING is not re-sent", func(t *testing.T) {
+		node := newFakeClusterNode(t, func(int, bool) string { return xaddOK })
+		node.multi = func(n int) string {
+			if n == 0 {
+				return "-LOADING Redis is loading the dataset in memory\r\n"
+			}
+			return "+OK\r\n"
+		}
+		errs := clusterTx(t, node.addr(), 3)
+		if got := node.multisReceived(); got != 1 {
+			t.Errorf("node received %d MULTIs, want 1 (no re-send by go-redis)", got)
+		}
+		for i, err := range errs {
+			if err == nil {
+				t.Errorf("command %d: got no error, want the LOADING failure", i)
+			}
+		}
+	})
+	t.Run("MOVED while queueing is followed", func(t *testing.T) {
+		target := newFakeClusterNode(t, func(int, bool) string { return xaddOK })
+		source := newFakeClusterNode(t, func(int, bool) string {
+			return fmt.Sprintf("-MOVED 7365 %s\r\n", target.addr())
+		})
+		errs := clusterTx(t, source.addr(), 3)
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("command %d: got error %v, want none (MOVED followed)", i, err)
+			}
+		}
+		if got := strings.Join(target.received(), ","); got != "0,1,2" {
+			t.Errorf("target received XADDs %s, want 0,1,2", got)
+		}
+	})
 }
 
 func TestDirectForServesOnlyStandaloneClients(t *testing.T) {
