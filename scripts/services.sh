@@ -1001,6 +1001,10 @@ write_endpoints() {
 }
 
 extra_up() {
+  # a fresh start (after `down`, or the first) begins with fresh logs; cluster-start etc. append
+  [[ -d $CLUSTER_DIR ]] || rm -f "$RUN_DIR"/cluster-*.log
+  [[ -d $SENTINEL_DIR ]] || rm -f "$RUN_DIR"/sentinel-*.log
+  [[ -d $VALKEY_DIR ]] || rm -f "$RUN_DIR/valkey.log"
   [[ $CLUSTER == 1 ]] && cluster_up
   [[ $SENTINEL == 1 ]] && sentinel_up
   [[ $VALKEY == 1 ]] && valkey_start
