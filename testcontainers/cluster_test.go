@@ -22,6 +22,8 @@ import (
 const (
 	clusterRate  = 3_000 // records per second
 	clusterTotal = 45_000
+	// reshardTotal keeps the load on through both moves (about 4 s each).
+	reshardTotal = 60_000
 )
 
 // clusterScenario is a scenario whose streams live in the Redis Cluster.
@@ -61,10 +63,47 @@ func (cs *clusterScenario) env() map[string]string {
 	})
 }
 
-// owner returns the number (1-3, the order of REDIS_CLUSTER_ADDRS, as
-// scripts/services.sh counts them) of the master serving key, and how many
-// slots that master holds.
-func (cs *clusterScenario) owner(t *testing.T, key string) (node, slots int) {
+// nodeSlots is what one master of the cluster serves.
+type nodeSlots struct {
+	count, lowest int
+}
+
+// layout returns, per master number (1-3, the order of REDIS_CLUSTER_ADDRS,
+// as scripts/services.sh counts them), the slots it serves.
+func (cs *clusterScenario) layout(t *testing.T) map[int]nodeSlots {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ranges, err := cs.cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]nodeSlots{}
+	for _, r := range ranges {
+		n := cs.number(t, r.Nodes[0].Addr)
+		ns, seen := out[n]
+		if !seen || int(r.Start) < ns.lowest {
+			ns.lowest = int(r.Start)
+		}
+		ns.count += int(r.End - r.Start + 1)
+		out[n] = ns
+	}
+	return out
+}
+
+func (cs *clusterScenario) number(t *testing.T, addr string) int {
+	t.Helper()
+	for i, a := range cs.addrs {
+		if a == addr {
+			return i + 1
+		}
+	}
+	t.Fatalf("cluster node %s is none of %v", addr, cs.addrs)
+	return 0
+}
+
+// owner returns the number of the master serving key.
+func (cs *clusterScenario) owner(t *testing.T, key string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -76,21 +115,13 @@ func (cs *clusterScenario) owner(t *testing.T, key string) (node, slots int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := map[string]int{}
-	addr := ""
 	for _, r := range ranges {
-		held[r.Nodes[0].Addr] += int(r.End - r.Start + 1)
 		if int64(r.Start) <= slot && slot <= int64(r.End) {
-			addr = r.Nodes[0].Addr
+			return cs.number(t, r.Nodes[0].Addr)
 		}
 	}
-	for i, a := range cs.addrs {
-		if a == addr {
-			return i + 1, held[addr]
-		}
-	}
-	t.Fatalf("slot %d of %s: served by %q, which is none of %v", slot, key, addr, cs.addrs)
-	return 0, 0
+	t.Fatalf("slot %d of %s is served by no node", slot, key)
+	return 0
 }
 
 // finish waits for the load to be committed, stops the connector and checks
@@ -106,31 +137,56 @@ func (cs *clusterScenario) finish(t *testing.T, pr *producer, l *load, c *connec
 }
 
 // TestClusterReshard: redis-cli --cluster reshard moves every slot of the
-// master holding partition 0's stream to the next master and back, keys
+// master holding one of the streams to another master and back, keys
 // included, while records stream in. The connector follows MOVED and ASK
 // (nothing lost, nothing reordered).
 func TestClusterReshard(t *testing.T) {
 	cs := newClusterScenario(t, "cluster_reshard")
 	pr := newProducer(t, cs.topic, cs.partitions)
 	c := startConnector(t, "a", cs.env())
-	l := startLoad(pr, clusterTotal, clusterRate)
-	cs.waitEntries(t, clusterTotal/5, 2*time.Minute, c)
+	l := startLoad(pr, reshardTotal, clusterRate)
+	cs.waitEntries(t, reshardTotal/8, 2*time.Minute, c)
 
-	from, slots := cs.owner(t, cs.streamKey(0))
-	to := from%3 + 1
-	for _, move := range [][2]int{{from, to}, {to, from}} {
+	key, from, to := cs.reshardPlan(t)
+	slots := cs.layout(t)[from].count
+	for i, move := range [][2]int{{from, to}, {to, from}} {
 		if err := servicesScript(t, "cluster-reshard", strconv.Itoa(move[0]), strconv.Itoa(move[1]), strconv.Itoa(slots)); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := cs.owner(t, cs.streamKey(0)); n != move[1] {
-			t.Fatalf("after resharding %d slots from node %d to %d: %s is on node %d", slots, move[0], move[1], cs.streamKey(0), n)
+		if n := cs.owner(t, key); n != move[1] {
+			t.Fatalf("move %d, %d slots from node %d to %d: %s is on node %d, want %d", i+1, slots, move[0], move[1], key, n, move[1])
 		}
-		t.Logf("%d slots moved from node %d to node %d: %s", slots, move[0], move[1], cs.progress(t))
+		t.Logf("%d slots moved from node %d to node %d, %s with them: %s", slots, move[0], move[1], key, cs.progress(t))
 	}
 	if err := c.diedUnexpectedly(); err != nil {
 		t.Fatal(err)
 	}
 	cs.finish(t, pr, l, c)
+}
+
+// reshardPlan picks a stream and two masters for TestClusterReshard:
+// redis-cli --cluster reshard takes a source's lowest slots first, so moving
+// all of from's slots to a master whose slots are all higher, and then as
+// many back, returns exactly from's slots, the stream's with them.
+func (cs *clusterScenario) reshardPlan(t *testing.T) (key string, from, to int) {
+	t.Helper()
+	lay := cs.layout(t)
+	above := func(n int) int { // the master whose lowest slot comes next after n's
+		next, best := 0, 1<<30
+		for m, ns := range lay {
+			if m != n && ns.count > 0 && ns.lowest > lay[n].lowest && ns.lowest < best {
+				next, best = m, ns.lowest
+			}
+		}
+		return next
+	}
+	for _, k := range cs.streamKeys() {
+		if n := cs.owner(t, k); above(n) != 0 {
+			return k, n, above(n)
+		}
+	}
+	t.Skipf("every stream of this run is on the master with the highest slots (%v): no plan moves one and back", lay)
+	return "", 0, 0
 }
 
 // TestClusterMasterKilled: the master holding partition 0's stream is
@@ -143,7 +199,7 @@ func TestClusterMasterKilled(t *testing.T) {
 	l := startLoad(pr, clusterTotal, clusterRate)
 	cs.waitEntries(t, clusterTotal/5, 2*time.Minute, c)
 
-	node, _ := cs.owner(t, cs.streamKey(0))
+	node := cs.owner(t, cs.streamKey(0))
 	n := strconv.Itoa(node)
 	down := true
 	t.Cleanup(func() {
