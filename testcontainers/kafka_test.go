@@ -27,7 +27,9 @@ type scenario struct {
 	group      string
 	partitions int32
 	adm        *kadm.Client
-	rdb        *redis.Client
+	// rdb reads the streams back: a plain client of svc.redisAddr, or a
+	// cluster or failover client in the cluster and sentinel scenarios.
+	rdb redis.UniversalClient
 }
 
 // newScenario creates the topic with the given partitions. When the test

@@ -27,6 +27,12 @@ const howToRun = "start real services with `make services-up`, then run " +
 type services struct {
 	brokers   []string
 	redisAddr string
+	// redisControl is the scripts/services.sh prefix that stops and starts
+	// the server at redisAddr ("redis": redis-stop, redis-start).
+	redisControl string
+	// redisLabel, when set, follows the scenario's name in oracle lines
+	// (e.g. "[valkey]" while the core scenarios run against Valkey).
+	redisLabel string
 	// origin is "env" (KAFKA_BROKERS/REDIS_ADDR) or "docker" (testcontainers).
 	origin string
 	// unavailable, when set, says why no services are there; tests skip
@@ -100,7 +106,7 @@ func resolveServices(ctx context.Context) (func(), error) {
 	brokers, redisAddr := os.Getenv("KAFKA_BROKERS"), os.Getenv("REDIS_ADDR")
 	switch {
 	case brokers != "" && redisAddr != "":
-		svc = services{brokers: splitList(brokers), redisAddr: redisAddr, origin: "env"}
+		svc = services{brokers: splitList(brokers), redisAddr: redisAddr, redisControl: "redis", origin: "env"}
 		return func() {}, waitReachable(ctx)
 	case brokers != "" || redisAddr != "":
 		return nil, errors.New("set both KAFKA_BROKERS and REDIS_ADDR, or neither: " + howToRun)
@@ -188,6 +194,24 @@ func needServiceControl(t *testing.T) {
 	if svc.origin != "env" {
 		t.Skip("services started by testcontainers are not controlled by scripts/services.sh")
 	}
+}
+
+// needEndpoint returns the value of the environment variable name, which
+// scripts/services.sh's endpoints.env defines (REDIS_CLUSTER_ADDRS, ...; .ci/run
+// exports them). Without it the test skips, or fails in CI.
+func needEndpoint(t *testing.T, name string) string {
+	t.Helper()
+	needServices(t)
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	why := name + " is not set: start the services with `make services-up` and export " +
+		"`scripts/services.sh endpoints` (.ci/run does)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but " + why)
+	}
+	t.Skip(why)
+	return ""
 }
 
 func recordSummary(line string) {

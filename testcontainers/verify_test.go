@@ -69,7 +69,7 @@ func (s *scenario) entries(ctx context.Context) (int64, error) {
 }
 
 // countEntries sums the lengths of the streams at keys.
-func countEntries(ctx context.Context, rdb *redis.Client, keys []string) (int64, error) {
+func countEntries(ctx context.Context, rdb redis.Cmdable, keys []string) (int64, error) {
 	pipe := rdb.Pipeline()
 	lens := make([]*redis.IntCmd, len(keys))
 	for i, key := range keys {
@@ -291,8 +291,8 @@ func (s *scenario) verify(t *testing.T, pr *producer, opts verifyOpts) oracle.Re
 
 func logOracle(t *testing.T, name string, r oracle.Report) {
 	t.Helper()
-	line := fmt.Sprintf("oracle %s: sent=%d lost=%d duplicated=%d out_of_order=%d unexpected=%d entries=%d",
-		name, r.Expected, r.Lost, r.Duplicated, r.OutOfOrder, r.Unexpected, r.Entries)
+	line := fmt.Sprintf("oracle %s%s: sent=%d lost=%d duplicated=%d out_of_order=%d unexpected=%d entries=%d",
+		name, svc.redisLabel, r.Expected, r.Lost, r.Duplicated, r.OutOfOrder, r.Unexpected, r.Entries)
 	t.Log(line)
 	recordSummary(line)
 }
