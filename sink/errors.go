@@ -22,10 +22,18 @@ var (
 	ErrInvalidJSON = errors.New("sink: record value is not a JSON object")
 	// ErrEntryTooLarge means the entry exceeds stream.max_entry_bytes.
 	ErrEntryTooLarge = errors.New("sink: entry exceeds stream.max_entry_bytes")
+	// ErrUndecodable means stream.format (or key_format) decodes through the
+	// schema registry and the record does not: a wrong magic byte, an
+	// unknown schema id, a payload its schema cannot read.
+	ErrUndecodable = errors.New("sink: record cannot be decoded")
 	// ErrRejected wraps an error reply Redis gave for one entry that retrying
 	// cannot fix (WRONGTYPE, for example).
 	ErrRejected = errors.New("sink: redis rejected the entry")
 )
+
+// ErrSchemaRegistryUnavailable means the schema registry could not be
+// asked for a record's schema: the record waits, as for a Redis failure.
+var ErrSchemaRegistryUnavailable = errors.New("sink: schema registry unavailable")
 
 // Retryable reports whether err is worth retrying: network failures,
 // timeouts and the Redis replies that describe a temporary state of the
@@ -35,8 +43,11 @@ func Retryable(err error) bool {
 		return false
 	}
 	if errors.Is(err, ErrUnresolvableKey) || errors.Is(err, ErrInvalidJSON) ||
-		errors.Is(err, ErrEntryTooLarge) || errors.Is(err, ErrRejected) {
+		errors.Is(err, ErrEntryTooLarge) || errors.Is(err, ErrRejected) || errors.Is(err, ErrUndecodable) {
 		return false
+	}
+	if errors.Is(err, ErrSchemaRegistryUnavailable) {
+		return true
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
