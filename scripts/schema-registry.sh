@@ -14,7 +14,7 @@
 # Environment knobs (defaults in brackets):
 #   KRCDEV_SR [1]                 0: up/down do nothing (services.sh calls this script)
 #   KRCDEV_SR_VERSION [3.3.3]     3.3.x needs Java >= 21 (the Temurin JDK beside the default one
-#                                 is used); 3.0.x runs on Java 17
+#                                 is used; without one, and this unset, 3.0.9 on Java 17)
 #   KRCDEV_SR_PORT [18081]  KRCDEV_SR_MANAGEMENT_PORT [19081]
 #   KRCDEV_CACHE_DIR, KRCDEV_RUN_DIR, KRCDEV_MAVEN_REPO, MVN: as in scripts/services.sh
 #   KRCDEV_SR_START_TIMEOUT [90] (seconds)
@@ -79,12 +79,16 @@ java_for_version() {
 
 start() {
   if pid=$(running_pid); then log "already running (pid $pid) at $URL"; echo "$URL"; return 0; fi
+  if [[ -z ${KRCDEV_SR_VERSION:-} && $SR_VERSION != 3.0.* ]] && ! (java_for_version >/dev/null 2>&1); then
+    SR_VERSION=3.0.9 DIST=$CACHE_DIR/apicurio-registry-3.0.9
+    log "no Java >= 21 found: using Apicurio Registry $SR_VERSION on Java 17"
+  fi
   fetch
   mkdir -p "$SR_DIR"
   local jar=$DIST/quarkus-run.jar java
   [[ -f $jar ]] || jar=$(ls "$DIST"/*-runner.jar)   # 3.3.x: fast-jar; 3.0.x: runner jar
   java=$(java_for_version)
-  # setsid: the registry outlives this shell; fds above 2 are not inherited by the background job.
+  # setsid: the registry outlives this shell; fd 9 (scripts/services.sh's lock) is closed.
   setsid "$java" -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dquarkus.http.host=$HOST -Dquarkus.http.port="$SR_PORT" \
     -Dquarkus.management.host=$HOST -Dquarkus.management.port="$SR_MGMT_PORT" \
@@ -93,7 +97,7 @@ start() {
     -Dapicurio.datasource.jdbc.initial-size=1 -Dapicurio.datasource.jdbc.min-size=1 \
     -Dapicurio.datasource.jdbc.max-size=10 \
     -Dquarkus.http.access-log.enabled=false \
-    -jar "$jar" >>"$SR_LOG" 2>&1 </dev/null &
+    -jar "$jar" >>"$SR_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$SR_PID"
   local pid; pid=$(cat "$SR_PID")
   for ((i = 0; i < START_TIMEOUT * 10; i++)); do

@@ -2,7 +2,8 @@
 # Local real services for kafka-redis-connector: Apache Kafka 4 (single-node KRaft, combined
 # broker+controller, run from the official jars fetched with Maven) and redis-server.
 #
-#   scripts/services.sh up            start both (idempotent) and print the addresses
+#   scripts/services.sh up            start both (idempotent) and print the addresses; also the
+#                                     schema registry (scripts/schema-registry.sh; KRCDEV_SR=0: not)
 #   scripts/services.sh down          stop what `up` started (by pid), remove Kafka data
 #   scripts/services.sh status        show what runs, where, and the log files
 #   scripts/services.sh kafka-stop    stop the broker (SIGTERM, wait), keep its data
@@ -683,6 +684,7 @@ cmd_up() {
   kafka_start
   redis_start
   secure_up
+  KRCDEV_RUN_DIR=$RUN_DIR KRCDEV_CACHE_DIR=$CACHE_DIR bash "$(dirname "${BASH_SOURCE[0]}")/schema-registry.sh" up
   print_status
 }
 
@@ -692,6 +694,7 @@ cmd_down() {
   redis_stop nosave
   rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SECURE_DIR"
   rm -f "$KAFKA_EXTERNAL" "$REDIS_EXTERNAL"
+  KRCDEV_RUN_DIR=$RUN_DIR KRCDEV_CACHE_DIR=$CACHE_DIR bash "$(dirname "${BASH_SOURCE[0]}")/schema-registry.sh" down
   log "down: Kafka data removed; logs kept in $KAFKA_LOGS and $REDIS_LOG"
 }
 
@@ -709,7 +712,7 @@ redis-start) take_lock; redis_start ;;
 redis-stop) take_lock; redis_stop save ;;
 redis-kill) take_lock; redis_stop kill ;;
 *)
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac
