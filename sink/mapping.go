@@ -98,7 +98,11 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record) (out []any, arena []byte, err error) {
 	start := len(args)
 	if m.json {
-		args, err = appendJSONFields(args, rec.Value)
+		if m.decode.value != nil {
+			args, err = appendObjectFields(args, rec.Value) // decoded.go
+		} else {
+			args, err = appendJSONFields(args, rec.Value)
+		}
 		if err != nil {
 			return args[:start], scratch, err
 		}
