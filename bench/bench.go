@@ -47,6 +47,9 @@ type Config struct {
 	// round); HeapProfile a heap profile when it is half done.
 	CPUProfile  string
 	HeapProfile string
+	// Avro adds the tuned-avro contender: the tuned connector decoding an
+	// Avro backlog of the same size through a schema registry (avro.go).
+	Avro bool
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -75,6 +78,7 @@ func DefaultConfig() Config {
 		LatencyDuration: 30 * time.Second,
 		Tuned:           TunedBatch(),
 		PhaseTimeout:    5 * time.Minute,
+		Avro:            true,
 	}
 }
 
@@ -147,6 +151,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}},
 		{"raw", func(round int) (Measurement, error) { return e.runRaw(ctx, backlog) }},
 	}
+	if cfg.Avro {
+		ab, err := e.preloadAvro(ctx)
+		if err != nil {
+			return res, err
+		}
+		defer ab.close()
+		steps = append(steps, struct {
+			name string
+			run  func(round int) (Measurement, error)
+		}{"tuned-avro", func(round int) (Measurement, error) { return e.runAvro(ctx, ab, round) }})
+	}
 	// Every contender once per round, in turn, so slow periods of a shared
 	// machine hit them alike.
 	rounds := map[string][]Measurement{}
@@ -163,7 +178,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	// Report in the order.
-	for _, name := range []string{"raw", "naive", "default", "tuned"} {
+	for _, name := range []string{"raw", "naive", "default", "tuned", "tuned-avro"} {
+		if len(rounds[name]) == 0 {
+			continue // tuned-avro without Config.Avro
+		}
 		m := best(rounds[name])
 		if !res.ExternalBroker && name != "raw" {
 			m.Note = joinNote(m.Note, "CPU and RSS include the embedded broker")

@@ -16,6 +16,7 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
 	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/schemaregistry"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -37,7 +38,16 @@ func (e *env) startConnector(ctx context.Context, cfg config.Config) (*connRun, 
 	if err != nil {
 		return nil, err
 	}
-	w, err := sink.NewWriter(rdb, cfg.Stream)
+	var wopts []sink.WriterOption
+	if cfg.Stream.UsesSchemaRegistry() { // the avro contender (avro.go)
+		reg, err := schemaregistry.New(cfg.SchemaRegistry)
+		if err != nil {
+			rdb.Close()
+			return nil, err
+		}
+		wopts = append(wopts, sink.WithSchemaRegistry(reg))
+	}
+	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		rdb.Close()
 		return nil, err

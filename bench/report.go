@@ -205,6 +205,10 @@ func (r Result) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "  %s: %s\n", m.Name, m.Note)
 		}
 	}
+	if a, t := r.run("tuned-avro"), r.run("tuned"); a.EventsPerSec > 0 && t.EventsPerSec > 0 {
+		fmt.Fprintf(w, "avro: tuned-avro/tuned=%.2f events/s; decoding costs %+.2f µs CPU/event (%.2f vs %.2f)\n",
+			ratio(a.EventsPerSec, t.EventsPerSec), a.CPUUsPerEvent-t.CPUUsPerEvent, a.CPUUsPerEvent, t.CPUUsPerEvent)
+	}
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(w, "latency run (defaults, %d events/s for %.0fs, %d records): p50=%.2fms p95=%.2fms p99=%.2fms max=%.2fms"+
 			" (Kafka timestamp -> XADD acknowledged); read back: p50=%.2fms p99=%.2fms max=%.2fms (send -> stream ID);"+

@@ -9,6 +9,7 @@ type Config struct {
 	Kafka           Kafka          `koanf:"kafka"`
 	Redis           Redis          `koanf:"redis"`
 	Stream          Stream         `koanf:"stream"`
+	SchemaRegistry  SchemaRegistry `koanf:"schema_registry"`
 	Encryption      Encryption     `koanf:"encryption"`
 	Batch           Batch          `koanf:"batch"`
 	CircuitBreaker  CircuitBreaker `koanf:"circuit_breaker"`
@@ -99,8 +100,12 @@ type Stream struct {
 	// empty makes that a per-record error.
 	FallbackKey string `koanf:"fallback_key"`
 	// Format is raw (value stored as is) or json (top-level object fields
-	// become entry fields).
-	Format        string `koanf:"format"`
+	// become entry fields); avro, protobuf and json_schema decode the
+	// Confluent wire format through schema_registry into fields as json does.
+	Format string `koanf:"format"`
+	// KeyFormat is raw, or avro, protobuf or json_schema: the key field
+	// then holds the decoded key as JSON text (a string as its text).
+	KeyFormat     string `koanf:"key_format"`
 	ValueField    string `koanf:"value_field"`
 	KeyField      string `koanf:"key_field"`
 	HeadersPrefix string `koanf:"headers_prefix"`
@@ -178,13 +183,15 @@ func Default() Config {
 		Stream: Stream{
 			Key:           "{topic}",
 			Format:        "raw",
+			KeyFormat:     "raw",
 			ValueField:    "value",
 			KeyField:      "key",
 			Metadata:      []string{"topic", "partition", "offset", "timestamp"},
 			ApproxTrim:    true,
 			MaxEntryBytes: 1 << 20,
 		},
-		Encryption: defaultEncryption(),
+		SchemaRegistry: defaultSchemaRegistry(),
+		Encryption:     defaultEncryption(),
 		Batch: Batch{
 			MaxEvents:   50,
 			MaxBytes:    1 << 20,

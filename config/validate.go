@@ -67,6 +67,7 @@ func (c Config) problems() []error {
 	c.Redis.check(&p)
 	c.Stream.check(&p)
 	c.Encryption.check(&p, c.Stream)
+	c.SchemaRegistry.check(&p, c.Stream)
 
 	p.atLeast("batch.max_events", int64(c.Batch.MaxEvents), 1)
 	p.atLeast("batch.max_bytes", int64(c.Batch.MaxBytes), 1)
@@ -216,7 +217,7 @@ func (s Stream) check(p *problemList) {
 	for _, reason := range templateProblems(s.FallbackKey, true) {
 		p.add("stream.fallback_key", s.FallbackKey, reason)
 	}
-	p.oneOf("stream.format", s.Format, "raw", "json")
+	s.checkFormats(p)
 	p.notEmpty("stream.value_field", s.ValueField)
 
 	// Every fixed field name must be distinct, and none may start with

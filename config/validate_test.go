@@ -96,7 +96,7 @@ func TestValidateRejects(t *testing.T) {
 		{"fallback with key", func(c *Config) { c.Stream.FallbackKey = "dead:{key}" }, "stream.fallback_key", "dead:{key}", "placeholder {key} may not resolve"},
 		{"fallback with header", func(c *Config) { c.Stream.FallbackKey = "{header:t}" }, "stream.fallback_key", "{header:t}", "may only use {topic} and {partition}"},
 		{"fallback unknown placeholder", func(c *Config) { c.Stream.FallbackKey = "{x}" }, "stream.fallback_key", "{x}", "unknown placeholder {x}"},
-		{"format", func(c *Config) { c.Stream.Format = "avro" }, "stream.format", "avro", "must be one of raw, json"},
+		{"format", func(c *Config) { c.Stream.Format = "xml" }, "stream.format", "xml", "must be one of raw, json, avro, protobuf, json_schema"},
 		{"no value field", func(c *Config) { c.Stream.ValueField = "" }, "stream.value_field", `""`, "must not be empty"},
 		{"metadata item", func(c *Config) { c.Stream.Metadata = []string{"offset", "headers"} }, "stream.metadata", "headers", "must be one of topic, partition, offset, timestamp"},
 		{"metadata twice", func(c *Config) { c.Stream.Metadata = []string{"offset", "offset"} }, "stream.metadata", "offset", "listed twice"},

@@ -24,11 +24,18 @@ const (
 )
 
 // poisonReasons are the reason label values of krc_records_dead_lettered_total.
-var poisonReasons = []string{"unresolvable_key", "invalid_json", "entry_too_large", "rejected", "other"}
+// A decoder's errors name their own reason (schema_not_found, wire_format,
+// decode_failed: internal/schemaregistry).
+var poisonReasons = []string{"unresolvable_key", "invalid_json", "entry_too_large", "rejected", "other",
+	"schema_not_found", "wire_format", "decode_failed"}
 
 // poisonReason names the kind of a per-record permanent error, as the
 // reason label of krc_records_dead_lettered_total.
 func poisonReason(err error) string {
+	var named interface{ PoisonReason() string }
+	if errors.As(err, &named) {
+		return named.PoisonReason()
+	}
 	switch {
 	case errors.Is(err, sink.ErrUnresolvableKey):
 		return "unresolvable_key"

@@ -3,7 +3,8 @@
 # broker+controller, run from the official jars fetched with Maven) and redis-server; with them a
 # Redis Cluster, a Sentinel set-up and a Valkey server for the compatibility scenarios.
 #
-#   scripts/services.sh up            start all (idempotent) and print the addresses
+#   scripts/services.sh up            start all (idempotent) and print the addresses; also the
+#                                     schema registry (scripts/schema-registry.sh; KRCDEV_SR=0: not)
 #   scripts/services.sh down          stop what `up` started (by pid), remove Kafka data
 #   scripts/services.sh status        show what runs, where, and the log files
 #   scripts/services.sh kafka-stop    stop the broker (SIGTERM, wait), keep its data
@@ -1092,6 +1093,7 @@ cmd_up() {
   redis_start
   secure_up
   extra_up
+  KRCDEV_RUN_DIR=$RUN_DIR KRCDEV_CACHE_DIR=$CACHE_DIR bash "$(dirname "${BASH_SOURCE[0]}")/schema-registry.sh" up
   print_status
 }
 
@@ -1102,6 +1104,7 @@ cmd_down() {
   extra_down
   rm -rf "$KAFKA_DATA" "$REDIS_DIR" "$SECURE_DIR"
   rm -f "$KAFKA_EXTERNAL" "$REDIS_EXTERNAL"
+  KRCDEV_RUN_DIR=$RUN_DIR KRCDEV_CACHE_DIR=$CACHE_DIR bash "$(dirname "${BASH_SOURCE[0]}")/schema-registry.sh" down
   log "down: Kafka data removed; logs kept in $KAFKA_LOGS and $REDIS_LOG"
 }
 
@@ -1127,7 +1130,7 @@ valkey-start) take_lock; valkey_start ;;
 valkey-stop) take_lock; valkey_stop save ;;
 valkey-kill) take_lock; valkey_stop KILL ;;
 *)
-  sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -22,6 +22,10 @@ var (
 	ErrInvalidJSON = errors.New("sink: record value is not a JSON object")
 	// ErrEntryTooLarge means the entry exceeds stream.max_entry_bytes.
 	ErrEntryTooLarge = errors.New("sink: entry exceeds stream.max_entry_bytes")
+	// ErrUndecodable means stream.format (or key_format) decodes through the
+	// schema registry and the record does not: a wrong magic byte, an
+	// unknown schema id, a payload its schema cannot read.
+	ErrUndecodable = errors.New("sink: record cannot be decoded")
 	// ErrRejected wraps an error reply Redis gave for one entry because of
 	// the entry itself: WRONGTYPE (its target key holds another type) or an
 	// explicit ID Redis refuses (then ErrInvalidID is wrapped as well).
@@ -31,8 +35,12 @@ var (
 	ErrInvalidID = errors.New("sink: explicit stream entry ID is invalid or not above the stream's last")
 )
 
+// ErrSchemaRegistryUnavailable means the schema registry could not be
+// asked for a record's schema: the record waits, as for a Redis failure.
+var ErrSchemaRegistryUnavailable = errors.New("sink: schema registry unavailable")
+
 // recordCaused lists the sentinels of the per-record permanent errors.
-var recordCaused = []error{ErrUnresolvableKey, ErrInvalidJSON, ErrEntryTooLarge, ErrRejected, ErrInvalidID}
+var recordCaused = []error{ErrUnresolvableKey, ErrInvalidJSON, ErrEntryTooLarge, ErrRejected, ErrInvalidID, ErrUndecodable}
 
 // Retryable reports whether err is worth retrying: every failure except the
 // ones the record itself causes. Context cancellation is not retryable: it

@@ -34,6 +34,10 @@ type FieldMapping struct {
 	keyName       any
 	maxEntryBytes int
 
+	// decode holds the decoders of stream.format and stream.key_format
+	// avro, protobuf and json_schema (decoded.go).
+	decode decodedFormats
+
 	// seal, when set, encrypts the value and the headers in sealHeaders,
 	// and keyIDPair names its key (WithSealer).
 	seal        Sealer
@@ -49,7 +53,7 @@ type FieldMapping struct {
 // NewFieldMapping builds the mapping described by the stream configuration.
 func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 	m := &FieldMapping{
-		json:          cfg.Format == "json",
+		json:          cfg.Format != "raw", // json, or decoded into JSON first (decoded.go)
 		valueField:    cfg.ValueField,
 		keyField:      cfg.KeyField,
 		headersPrefix: cfg.HeadersPrefix,
@@ -57,7 +61,11 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 		valueName:     cfg.ValueField,
 		keyName:       cfg.KeyField,
 	}
-	if cfg.Format != "raw" && cfg.Format != "json" {
+	var err error
+	if m.decode, err = decodedFormatsOf(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Format != "raw" && cfg.Format != "json" && m.decode.valueFormat == "" {
 		return nil, fmt.Errorf("sink: unknown stream format %q", cfg.Format)
 	}
 	for _, name := range cfg.Metadata {
@@ -90,7 +98,11 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record) (out []any, arena []byte, err error) {
 	start := len(args)
 	if m.json {
-		args, err = appendJSONFields(args, rec.Value)
+		if m.decode.value != nil {
+			args, err = appendObjectFields(args, rec.Value) // decoded.go
+		} else {
+			args, err = appendJSONFields(args, rec.Value)
+		}
 		if err != nil {
 			return args[:start], scratch, err
 		}

@@ -60,7 +60,7 @@ func TestNewFieldMappingRejects(t *testing.T) {
 		name string
 		edit func(*config.Stream)
 	}{
-		{"unknown format", func(c *config.Stream) { c.Format = "avro" }},
+		{"unknown format", func(c *config.Stream) { c.Format = "xml" }},
 		{"empty format", func(c *config.Stream) { c.Format = "" }},
 		{"format is case sensitive", func(c *config.Stream) { c.Format = "JSON" }},
 		{"unknown metadata field", func(c *config.Stream) { c.Metadata = []string{"topic", "leader_epoch"} }},

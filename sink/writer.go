@@ -97,6 +97,9 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 			return nil, err
 		}
 	}
+	if err := w.mapping.checkDecoders(); err != nil {
+		return nil, err
+	}
 	if !w.noDirect {
 		w.direct = directFor(client)
 	}
@@ -143,6 +146,9 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 		slab = sc.args[:0] // encoded before the next record's are built
 		sc.out = append(sc.out, respMulti...)
 	}
+	// unavailable is the schema registry's failure: the record it struck
+	// and every later one wait.
+	var unavailable error
 	var lastTopic string
 	lastPartition := int32(-1)
 	lastKey := ""
@@ -161,7 +167,7 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			lastTopic, lastPartition, lastKey, lastKeyArg = rec.Topic, rec.Partition, stream, stream
 		}
 		res.Streams[i] = stream
-		if !goRedis && !w.mapping.json {
+		if !goRedis && w.mapping.encodesDirect() {
 			if err := w.encodeXADD(sc, stream, rec); err != nil {
 				res.Errs[i] = err
 				continue
@@ -174,10 +180,17 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 		slab = append(slab, w.trim...)
 		slab = append(slab, "*")
 		var err error
-		slab, sc.arena, err = w.mapping.AppendFields(slab, sc.arena, rec)
+		slab, sc.arena, err = w.mapping.appendFieldsContext(ctx, slab, sc.arena, rec)
 		if err != nil {
 			slab = slab[:start]
 			res.Errs[i] = err
+			if Retryable(err) { // keep each partition's order: nothing after it goes first
+				unavailable = err
+				for j := i + 1; j < len(recs); j++ {
+					res.Errs[j] = err
+				}
+				break
+			}
 			continue
 		}
 		if !goRedis {
@@ -197,9 +210,9 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 		sc.args = slab // reused; with pipelines the commands own the slab
 	}
 	if len(sc.index) == 0 {
-		return res, nil
+		return res, unavailable
 	}
-	var retry error
+	retry := unavailable
 	fail := func(j int, err error) {
 		i := sc.index[j]
 		// Only a reply the entry itself caused fails the record alone;

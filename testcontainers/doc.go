@@ -16,5 +16,7 @@
 //	KRCDEV_IT_CONTROL_SERVICES=1   allow the scenarios that stop and restart the
 //	                            shared broker and redis-server (scripts/services.sh)
 //	KRCDEV_IT_LOG_DIR              keep every connector process's output there
+//	SCHEMA_REGISTRY_URL         the Confluent API of the registry scripts/schema-registry.sh
+//	                            starts (schemaregistry_test.go; its outage scenario stops it)
 //	CI=true                     fail, instead of skip, when nothing can run
 package testcontainers

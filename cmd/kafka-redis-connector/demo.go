@@ -39,6 +39,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	httpAddr := fs.String("http", ":8080", "serve /metrics, /stats, /healthz, /readyz on this `address` (empty: off)")
 	verbose := fs.Bool("v", false, "show the connector's log lines")
 	outage := fs.String("outage", "", "make the in-process Redis fail after AFTER for FOR, as `AFTER:FOR` (e.g. 5s:10s)")
+	format := fs.String("format", "raw", "what the producer sends: raw (JSON text, stored as is) or avro (Confluent wire format, decoded through an in-process schema registry)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -51,6 +52,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	outageAfter, outageFor, err := parseOutage(*outage)
 	if err != nil {
 		return usageError{err}
+	}
+	if *format != "raw" && *format != "avro" {
+		return usageError{fmt.Errorf("--format must be raw or avro, got %q", *format)}
 	}
 	if *outage != "" && *redisAddr != "" {
 		return usageError{errors.New("--outage needs the in-process Redis; drop --redis-addr")}
@@ -96,6 +100,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.ShutdownTimeout = 10 * time.Second
+	var avroReg *demoRegistry
+	if *format == "avro" {
+		if avroReg, err = startDemoRegistry(); err != nil {
+			return err
+		}
+		defer avroReg.fake.Close()
+		cfg.Stream.Format, cfg.SchemaRegistry.URL = "avro", avroReg.fake.URL()
+	}
 	if outageFor > 0 {
 		// A short recovery so the breaker's whole cycle fits in the demo.
 		cfg.CircuitBreaker.Recovery = 2 * time.Second
@@ -133,6 +145,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		go injectOutage(ctx, mr, outageAfter, outageFor, stdout)
 	}
 	prod := &demoProducer{rate: *rate}
+	if avroReg != nil {
+		prod.encode = avroReg.encode
+	}
 	prodCtx, stopProd := context.WithCancel(ctx)
 	defer stopProd()
 	if *duration > 0 {
@@ -212,6 +227,9 @@ producing:
 	}
 	fmt.Fprintf(stdout, "summary: produced=%d written=%d lost=%d duplicated=%d out_of_order=%d produce_errors=%d\n",
 		prod.acked.Load(), sum.entries, sum.lost, sum.duplicated, sum.outOfOrder, prod.errors.Load())
+	if avroReg != nil {
+		avroReg.printSample(context.Background(), stdout, rdb, "demo:"+group+":"+demoTopic)
+	}
 	if connErr != nil {
 		return fmt.Errorf("connector: %w", connErr)
 	}

@@ -19,6 +19,7 @@ import (
 // (partition, offset) of every record Kafka acknowledged.
 type demoProducer struct {
 	rate   int
+	encode func(seq int64, now time.Time) []byte // the value; nil: demoEvent's JSON
 	acked  atomic.Int64
 	errors atomic.Int64
 
@@ -53,6 +54,9 @@ func (p *demoProducer) run(ctx context.Context, brokers []string) error {
 				rec := &kgo.Record{
 					Key:   []byte("user-" + strconv.FormatInt(sent%97, 10)),
 					Value: demoEvent(sent, now),
+				}
+				if p.encode != nil {
+					rec.Value = p.encode(sent, now)
 				}
 				cl.Produce(context.Background(), rec, p.onAck)
 			}

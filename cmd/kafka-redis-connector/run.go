@@ -22,6 +22,7 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
 	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/schemaregistry"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -124,6 +125,14 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	if cfg.Stream.UsesSchemaRegistry() {
+		sreg, err := schemaregistry.New(cfg.SchemaRegistry, schemaregistry.WithRegisterer(reg))
+		if err != nil {
+			return err
+		}
+		wopts = append(wopts, sink.WithSchemaRegistry(sreg))
+	}
 	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		return usageError{err}
@@ -136,7 +145,6 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	if err := preflight(ctx, cfg, rdb, kopts, log); err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c := connector.New(cfg, w,
 		connector.WithLogger(log),
