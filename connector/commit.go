@@ -13,10 +13,21 @@ import (
 
 func itoa(p int32) string { return strconv.FormatInt(int64(p), 10) }
 
+// offsetCommitter is the part of *kgo.Client that commits offsets. Like
+// kgo, a synchronous commit waits for the asynchronous one in flight.
+type offsetCommitter interface {
+	CommitOffsets(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset,
+		onDone func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error))
+	CommitOffsetsSync(ctx context.Context, offsets map[string]map[int32]kgo.EpochOffset,
+		onDone func(*kgo.Client, *kmsg.OffsetCommitRequest, *kmsg.OffsetCommitResponse, error))
+}
+
+var _ offsetCommitter = (*kgo.Client)(nil)
+
 // commitAsync commits, without waiting, every offset that became committable,
 // unless an earlier asynchronous commit is still in flight (the next call
 // picks the offsets up). Called with c.mu held.
-func (c *Connector) commitAsync(ctx context.Context, cl *kgo.Client) {
+func (c *Connector) commitAsync(ctx context.Context, cl offsetCommitter) {
 	if c.recommit.Swap(false) {
 		c.tracker.ResetReported()
 	}
@@ -49,7 +60,7 @@ func (c *Connector) commitAsync(ctx context.Context, cl *kgo.Client) {
 
 // commitSync commits every committable offset and waits for the answer. Used
 // when partitions are revoked and at shutdown. Called with c.mu held.
-func (c *Connector) commitSync(ctx context.Context, cl *kgo.Client) error {
+func (c *Connector) commitSync(ctx context.Context, cl offsetCommitter) error {
 	if c.recommit.Swap(false) {
 		c.tracker.ResetReported()
 	}
