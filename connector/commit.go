@@ -28,22 +28,24 @@ var _ offsetCommitter = (*kgo.Client)(nil)
 // unless an earlier asynchronous commit is still in flight (the next call
 // picks the offsets up). Called with c.mu held.
 func (c *Connector) commitAsync(ctx context.Context, cl offsetCommitter) {
+	if c.asyncInFlight() {
+		c.updateLag()
+		return
+	}
 	if c.recommit.Swap(false) {
 		c.tracker.ResetReported()
 	}
 	c.updateLag()
-	if c.committing.Load() {
-		return
-	}
 	offsets := c.tracker.Committable()
 	if offsets == nil {
 		return
 	}
-	c.committing.Store(true)
+	done := make(chan struct{})
+	c.asyncDone = done
 	cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		// Runs on a client goroutine: it must not take c.mu (a sync
 		// commit holding c.mu waits for this callback).
-		defer c.committing.Store(false)
+		defer close(done)
 		if err = commitError(resp, err); err != nil {
 			c.stats.commitErrors.Add(1)
 			c.metrics.CommitErrors.Inc()
@@ -58,9 +60,34 @@ func (c *Connector) commitAsync(ctx context.Context, cl offsetCommitter) {
 	})
 }
 
+// asyncInFlight reports whether an asynchronous commit has not answered yet.
+// Called with c.mu held.
+func (c *Connector) asyncInFlight() bool {
+	if c.asyncDone == nil {
+		return false
+	}
+	select {
+	case <-c.asyncDone:
+		c.asyncDone = nil
+		return false
+	default:
+		return true
+	}
+}
+
 // commitSync commits every committable offset and waits for the answer. Used
-// when partitions are revoked and at shutdown. Called with c.mu held.
+// when partitions are revoked and at shutdown. It first waits for the
+// asynchronous commit in flight: when that one failed, its offsets are
+// committed here again, not forgotten. Called with c.mu held.
 func (c *Connector) commitSync(ctx context.Context, cl offsetCommitter) error {
+	if c.asyncDone != nil {
+		select {
+		case <-c.asyncDone:
+			c.asyncDone = nil
+		case <-ctx.Done():
+			return fmt.Errorf("connector: commit: waiting for the commit in flight: %w", ctx.Err())
+		}
+	}
 	if c.recommit.Swap(false) {
 		c.tracker.ResetReported()
 	}

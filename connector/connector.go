@@ -91,8 +91,10 @@ type Connector struct {
 	// (defaultPausedLagRefresh when 0).
 	pausedLagRefresh time.Duration
 
-	committing atomic.Bool // an asynchronous commit is in flight
-	recommit   atomic.Bool // an asynchronous commit failed: hand every offset out again
+	// asyncDone is closed when the asynchronous commit in flight has
+	// answered; nil when none is.
+	asyncDone chan struct{}
+	recommit  atomic.Bool // an asynchronous commit failed: hand every offset out again
 }
 
 // New builds a connector for cfg, which must be valid, writing through w.
