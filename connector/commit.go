@@ -41,7 +41,7 @@ func (c *Connector) commitAsync(ctx context.Context, cl offsetCommitter) {
 		return
 	}
 	done := make(chan struct{})
-	c.asyncDone = done
+	c.asyncDone, c.asyncOffsets, c.asyncOK = done, offsets, false
 	cl.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		// Runs on a client goroutine: it must not take c.mu (a sync
 		// commit holding c.mu waits for this callback).
@@ -55,9 +55,19 @@ func (c *Connector) commitAsync(ctx context.Context, cl offsetCommitter) {
 			}
 			return
 		}
+		c.asyncOK = true // read only after done is closed
 		c.stats.commits.Add(1)
 		c.metrics.Commits.Inc()
 	})
+}
+
+// asyncFinished takes note of the asynchronous commit that answered. Called
+// with c.mu held, after c.asyncDone was closed.
+func (c *Connector) asyncFinished() {
+	if c.asyncOK {
+		c.tracker.Acked(c.asyncOffsets)
+	}
+	c.asyncDone, c.asyncOffsets = nil, nil
 }
 
 // asyncInFlight reports whether an asynchronous commit has not answered yet.
@@ -68,7 +78,7 @@ func (c *Connector) asyncInFlight() bool {
 	}
 	select {
 	case <-c.asyncDone:
-		c.asyncDone = nil
+		c.asyncFinished()
 		return false
 	default:
 		return true
@@ -83,7 +93,7 @@ func (c *Connector) commitSync(ctx context.Context, cl offsetCommitter) error {
 	if c.asyncDone != nil {
 		select {
 		case <-c.asyncDone:
-			c.asyncDone = nil
+			c.asyncFinished()
 		case <-ctx.Done():
 			return fmt.Errorf("connector: commit: waiting for the commit in flight: %w", ctx.Err())
 		}
@@ -106,6 +116,7 @@ func (c *Connector) commitSync(ctx context.Context, cl offsetCommitter) error {
 		c.log.Warn("offset commit failed", "error", cerr)
 		return cerr
 	}
+	c.tracker.Acked(offsets)
 	c.stats.commits.Add(1)
 	c.metrics.Commits.Inc()
 	c.updateLag()

@@ -39,6 +39,11 @@ func WithKafkaOpts(opts ...kgo.Opt) Option {
 	return func(c *Connector) { c.extraOpts = append(c.extraOpts, opts...) }
 }
 
+// WithForceStop makes closing stop cut a shutdown under way short: nothing
+// more is flushed or committed, and Run returns at once, saying what was
+// left uncommitted (the second SIGTERM/SIGINT).
+func WithForceStop(stop <-chan struct{}) Option { return func(c *Connector) { c.forceStop = stop } }
+
 // Connector moves records from a Kafka consumer group to Redis streams.
 //
 // Partitions map to batch.max_in_flight lanes; each lane has its own
@@ -52,6 +57,7 @@ type Connector struct {
 	log       *slog.Logger
 	reg       prometheus.Registerer
 	extraOpts []kgo.Opt
+	forceStop <-chan struct{}
 	metrics   *Metrics
 	stats     counters
 	policy    *flushPolicy
@@ -84,6 +90,7 @@ type Connector struct {
 	tracker  *OffsetTracker
 	inflight int
 	paused   bool
+	stopping bool // shutdown began: no resuming, no more flushes at revoke
 	fatal    error
 	hwm      map[topicPartition]int64
 
@@ -93,8 +100,10 @@ type Connector struct {
 
 	// asyncDone is closed when the asynchronous commit in flight has
 	// answered; nil when none is.
-	asyncDone chan struct{}
-	recommit  atomic.Bool // an asynchronous commit failed: hand every offset out again
+	asyncDone    chan struct{}
+	asyncOffsets map[string]map[int32]kgo.EpochOffset // what the commit in flight covers
+	asyncOK      bool                                 // set by its callback before asyncDone closes
+	recommit     atomic.Bool                          // an asynchronous commit failed: hand every offset out again
 }
 
 // New builds a connector for cfg, which must be valid, writing through w.
@@ -152,21 +161,28 @@ func (c *Connector) Run(ctx context.Context) error {
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagWatch sync.WaitGroup
 	lagWatch.Go(func() { c.watchPausedLag(lagCtx, cl) })
-	runErr := c.loop(ctx, cl)
+	// Flushes and commits run on flushCtx, not ctx: SIGTERM stops fetching
+	// and dispatching, but a flush under way goes on (with its retries)
+	// until it ends or shutdown_timeout passes.
+	flushCtx, cancelFlushes := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFlushes()
+	runErr := c.loop(ctx, flushCtx, cl)
 	stopLag()
 	lagWatch.Wait()
-	return c.shutdown(cl, runErr)
+	return c.shutdown(cl, cancelFlushes, runErr)
 }
 
-func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
+// loop polls and dispatches until ctx ends or a record stops it. Flushes
+// and commits it starts run on flushCtx.
+func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		c.mu.Lock()
 		c.applyResults()
-		c.dispatch(ctx, cl, time.Now())
-		c.commitAsync(ctx, cl)
+		c.dispatch(flushCtx, time.Now())
+		c.commitAsync(flushCtx, cl)
 		fatal, full, wait := c.fatal, c.bufferFull(), c.pollWait(time.Now())
 		c.mu.Unlock()
 		if fatal != nil {
@@ -195,7 +211,9 @@ func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
 		})
 		c.mu.Lock()
 		c.add(fetches, time.Now())
-		c.dispatch(ctx, cl, time.Now())
+		if ctx.Err() == nil {
+			c.dispatch(flushCtx, time.Now())
+		}
 		c.mu.Unlock()
 		cl.AllowRebalance()
 	}
@@ -279,8 +297,10 @@ func (c *Connector) pause(cl *kgo.Client) {
 	cl.PauseFetchTopics(cl.GetConsumeTopics()...)
 }
 
-func (c *Connector) resume(cl *kgo.Client) {
-	if !c.paused {
+// resume resumes fetching once no lane holds a failed batch; why says what
+// made it so, for the log. Never while stopping.
+func (c *Connector) resume(cl *kgo.Client, why string) {
+	if !c.paused || c.stopping {
 		return
 	}
 	for _, l := range c.lanes {
@@ -292,5 +312,5 @@ func (c *Connector) resume(cl *kgo.Client) {
 	c.stats.fetchPaused.Store(false)
 	c.metrics.FetchPaused.Set(0)
 	cl.ResumeFetchTopics(cl.GetConsumeTopics()...)
-	c.log.Info("redis writes succeed again; fetching resumed")
+	c.log.Info(why + "; fetching resumed")
 }

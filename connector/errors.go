@@ -10,5 +10,8 @@ var (
 	// ErrShutdownIncomplete means the connector stopped with records it
 	// could not flush in time; they were not committed and will be
 	// delivered again.
-	ErrShutdownIncomplete = errors.New("connector: shutdown left records unflushed")
+	ErrShutdownIncomplete = errors.New("connector: shutdown left records uncommitted")
+	// ErrForcedStop is the cause of a shutdown cut short by WithForceStop
+	// (a second signal).
+	ErrForcedStop = errors.New("connector: forced stop")
 )

@@ -63,7 +63,7 @@ func (c *Connector) take(l *lane, reason FlushReason) *pendingBatch {
 // dispatch starts a flush on every lane that has nothing in flight and
 // something to write: a failed batch whose retry time came, or what it
 // buffered. Called with c.mu held.
-func (c *Connector) dispatch(ctx context.Context, _ *kgo.Client, now time.Time) {
+func (c *Connector) dispatch(ctx context.Context, now time.Time) {
 	if c.fatal != nil || ctx.Err() != nil {
 		return
 	}
@@ -147,6 +147,11 @@ func (c *Connector) apply(b *pendingBatch) {
 		}
 		delay := max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff)
 		l.retryAt = time.Now().Add(delay)
+		if c.stopping {
+			c.log.Warn("shutdown flush failed; retrying until shutdown_timeout",
+				"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
+			return
+		}
 		c.pause(c.client)
 		c.log.Warn("flush failed; fetching paused, the batch will be retried",
 			"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
@@ -161,7 +166,7 @@ func (c *Connector) apply(b *pendingBatch) {
 	// From the two counters, not a Snapshot: that copies the latency
 	// histogram, too much work for every flush.
 	c.metrics.BatchingEfficiency.Set(Snapshot{Batches: batches, BatchRecords: records, MaxEvents: c.cfg.Batch.MaxEvents}.Efficiency())
-	c.resume(c.client)
+	c.resume(c.client, "redis writes succeed again")
 }
 
 // flush writes the batch's pending records through the flush policy. It
@@ -207,10 +212,12 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 }
 
 // flushAllSync flushes everything the lanes hold, in order, waiting for
-// each batch, and stops at the first batch that cannot be written. Used
-// when partitions are revoked and at shutdown. Called with c.mu held and
-// nothing in flight.
-func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason) bool {
+// each batch. With persist false (revoke) it stops at the first batch that
+// cannot be written, or at once while the breaker is open; with persist true
+// (shutdown) it waits out the breaker and the retry backoff and tries again
+// until ctx ends, starting no attempt after that. It reports whether the
+// lanes are empty. Called with c.mu held and nothing in flight.
+func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persist bool) bool {
 	for _, l := range c.lanes {
 		for {
 			if c.fatal != nil {
@@ -219,22 +226,33 @@ func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason) bool {
 			var b *pendingBatch
 			switch {
 			case l.failed != nil:
-				if c.policy.breaker.IsOpen() {
-					return false
-				}
 				b = l.failed
 			case l.batcher.Len() > 0:
 				b = c.take(l, reason)
-			default:
 			}
 			if b == nil {
 				break
+			}
+			if b == l.failed {
+				wait := time.Until(l.retryAt)
+				if c.policy.breaker.IsOpen() {
+					if !persist {
+						return false
+					}
+					wait = max(wait, c.policy.breaker.RemainingDelay())
+				}
+				if wait > 0 && !sleepCtx(ctx, wait) {
+					return false
+				}
+			}
+			if ctx.Err() != nil {
+				return false
 			}
 			l.inflight = b
 			c.inflight++
 			c.flush(ctx, b)
 			c.apply(b)
-			if b.err != nil {
+			if b.err != nil && !persist {
 				return false
 			}
 		}

@@ -53,7 +53,9 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	defer c.mu.Unlock()
 	c.log.Info("partitions revoked", "partitions", revoked)
 	c.awaitInflight()
-	flushed := c.flushAllSync(ctx, FlushRebalance)
+	// While stopping, the shutdown already flushed what it could within
+	// shutdown_timeout; leaving the group must not start over.
+	flushed := c.buffered() == 0 || !c.stopping && c.flushAllSync(ctx, FlushRebalance, false)
 	_ = c.commitSync(ctx, cl)
 	c.forget(revoked)
 	if !flushed {
@@ -111,6 +113,6 @@ func (c *Connector) forget(parts map[string][]int32) {
 	}
 	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
 	if c.client != nil {
-		c.resume(c.client)
+		c.resume(c.client, "the failed batches belonged to partitions no longer assigned")
 	}
 }
