@@ -83,6 +83,16 @@ type Connector struct {
 	reasonsMu     sync.Mutex
 	loggedReasons map[string]bool
 
+	// The dead-letter producer (errors.policy dlq) runs on its own
+	// goroutine: dlqQueue (under dlqMu) feeds it, dlqWake wakes it, and
+	// its outcomes come back on dlqDone. dlqPending (under mu) counts the
+	// records handed to it and not finished.
+	dlqMu      sync.Mutex
+	dlqQueue   []poisonRecord
+	dlqWake    chan struct{}
+	dlqDone    chan dlqOutcome
+	dlqPending int
+
 	// mu guards everything below; the poll loop and the rebalance
 	// callbacks both take it.
 	mu       sync.Mutex
@@ -119,6 +129,8 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		loggedReasons: make(map[string]bool),
 		results:       make(chan *pendingBatch, n),
 		wakeCh:        make(chan struct{}, 1),
+		dlqWake:       make(chan struct{}, 1),
+		dlqDone:       make(chan dlqOutcome, 1),
 	}
 	for i := range n {
 		c.lanes = append(c.lanes, &lane{id: i, batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout)})
@@ -166,10 +178,17 @@ func (c *Connector) Run(ctx context.Context) error {
 	// until it ends or shutdown_timeout passes.
 	flushCtx, cancelFlushes := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlushes()
+	var dlq sync.WaitGroup
+	if c.errorPolicy == "dlq" {
+		dlq.Go(func() { c.runDeadLetters(flushCtx) })
+	}
 	runErr := c.loop(ctx, flushCtx, cl)
 	stopLag()
 	lagWatch.Wait()
-	return c.shutdown(cl, cancelFlushes, runErr)
+	err = c.shutdown(cl, cancelFlushes, runErr)
+	cancelFlushes()
+	dlq.Wait()
+	return err
 }
 
 // loop polls and dispatches until ctx ends or a record stops it. Flushes

@@ -29,18 +29,20 @@ const (
 	stateWritten                  // Redis acknowledged it
 	stateDeadLettered             // skipped or in the dead-letter topic
 	statePoisoned                 // cannot be written, errors.policy fail: never committed
+	stateQueued                   // cannot be written, queued for the dead-letter topic
 )
 
 // pendingBatch is a batch under way and what became of each record.
 type pendingBatch struct {
-	lane    *lane
-	recs    []*kgo.Record
-	state   []recordState // written by the flush, read by apply
-	applied []bool        // reported to the tracker
-	reason  FlushReason
-	started time.Time
-	err     error // the flush's outcome: nil when no record is left pending
-	fatal   error // a record poisoned under errors.policy fail
+	lane     *lane
+	recs     []*kgo.Record
+	state    []recordState // written by the flush, read by apply
+	applied  []bool        // reported to the tracker
+	reason   FlushReason
+	started  time.Time
+	err      error          // the flush's outcome: nil when no record is left pending
+	fatal    error          // a record poisoned under errors.policy fail
+	rejected []poisonRecord // for the dead-letter topic; apply hands them over
 }
 
 func (c *Connector) laneOf(topic string, partition int32) *lane {
@@ -108,6 +110,8 @@ func (c *Connector) applyResults() {
 		select {
 		case b := <-c.results:
 			c.apply(b)
+		case o := <-c.dlqDone:
+			c.applyDeadLetters(o)
 		default:
 			return
 		}
@@ -139,6 +143,10 @@ func (c *Connector) apply(b *pendingBatch) {
 	}
 	if b.fatal != nil && c.fatal == nil {
 		c.fatal = b.fatal
+	}
+	if len(b.rejected) > 0 {
+		c.queueDeadLetters(b.rejected)
+		b.rejected = nil
 	}
 	if b.err != nil {
 		l.failed = b
@@ -204,9 +212,7 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 			c.stats.written.Add(uint64(n))
 			c.metrics.RecordsWritten.Add(float64(n))
 		}
-		if terr := c.triage(exec.Context(), b, poison); terr != nil {
-			return res, terr
-		}
+		c.triage(b, poison)
 		return res, err
 	})
 }

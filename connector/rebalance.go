@@ -32,6 +32,9 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
 	}
+	if c.errorPolicy == "dlq" {
+		opts = append(opts, dlqProducerOpts(k.FetchMaxBytes)...)
+	}
 	if k.TopicsRegex {
 		opts = append(opts, kgo.ConsumeRegex())
 	}
@@ -56,6 +59,11 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	// While stopping, the shutdown already flushed what it could within
 	// shutdown_timeout; leaving the group must not start over.
 	flushed := c.buffered() == 0 || !c.stopping && c.flushAllSync(ctx, FlushRebalance, false)
+	// Records on their way to the dead-letter topic get a flush timeout
+	// to arrive before the commit; past it they are left to the next owner.
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
+	flushed = c.awaitDeadLetters(dctx) && flushed
+	cancel()
 	_ = c.commitSync(ctx, cl)
 	c.forget(revoked)
 	if !flushed {

@@ -80,6 +80,7 @@ func (c *Connector) shutdown(cl *kgo.Client, cancelFlushes context.CancelFunc, r
 	if drained && runErr == nil && c.fatal == nil {
 		c.flushAllSync(flushCtx, FlushShutdown, true)
 	}
+	c.awaitDeadLetters(flushCtx)
 	commitErr := c.commitSync(ctx, cl)
 	left := c.tracker.Uncommitted()
 	fatal := c.fatal
