@@ -138,12 +138,17 @@ func commitError(resp *kmsg.OffsetCommitResponse, err error) error {
 }
 
 // updateLag refreshes the lag gauges: high watermark minus the offset this
-// member has made committable. Called with c.mu held.
+// member has made committable, or, before it made any, the position the
+// partition had at assignment. Called with c.mu held.
 func (c *Connector) updateLag() {
 	for tp, hwm := range c.hwm {
 		next := c.tracker.CommittedOffset(tp.topic, tp.partition)
 		if next < 0 {
-			continue
+			base, ok := c.lagBase[tp]
+			if !ok {
+				continue
+			}
+			next = base
 		}
 		lag := max(hwm-next, 0)
 		c.stats.setLag(tp.topic, tp.partition, lag)

@@ -103,8 +103,15 @@ type Connector struct {
 	stopping bool // shutdown began: no resuming, no more flushes at revoke
 	fatal    error
 	hwm      map[topicPartition]int64
+	// assigned is what this member owns; lagBase is the position the lag
+	// counts from for a partition it has not made anything committable
+	// in yet (the group's committed offset at assignment).
+	assigned map[string][]int32
+	lagBase  map[topicPartition]int64
+	// lagAssigned asks watchLag for a full refresh (an assignment).
+	lagAssigned chan struct{}
 
-	// pausedLagRefresh is how often watchPausedLag asks for end offsets
+	// pausedLagRefresh is how often watchLag asks for end offsets while paused
 	// (defaultPausedLagRefresh when 0).
 	pausedLagRefresh time.Duration
 
@@ -125,6 +132,9 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		tracker:       NewOffsetTracker(),
 		hwm:           make(map[topicPartition]int64),
+		assigned:      make(map[string][]int32),
+		lagBase:       make(map[topicPartition]int64),
+		lagAssigned:   make(chan struct{}, 1),
 		errorPolicy:   cfg.Errors.EffectivePolicy(),
 		loggedReasons: make(map[string]bool),
 		results:       make(chan *pendingBatch, n),
@@ -172,7 +182,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagWatch sync.WaitGroup
-	lagWatch.Go(func() { c.watchPausedLag(lagCtx, cl) })
+	lagWatch.Go(func() { c.watchLag(lagCtx, cl) })
 	// Flushes and commits run on flushCtx, not ctx: SIGTERM stops fetching
 	// and dispatching, but a flush under way goes on (with its retries)
 	// until it ends or shutdown_timeout passes.

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -42,8 +43,21 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 }
 
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			if !c.isAssigned(topicPartition{topic, p}) {
+				c.assigned[topic] = append(c.assigned[topic], p)
+			}
+		}
+	}
+	c.mu.Unlock()
 	c.stats.inGroup.Store(true)
 	c.log.Info("partitions assigned", "partitions", assigned)
+	select {
+	case c.lagAssigned <- struct{}{}:
+	default:
+	}
 }
 
 // onRevoked waits for the flushes in flight, flushes what is held and
@@ -116,6 +130,8 @@ func (c *Connector) forget(parts map[string][]int32) {
 	for topic, ps := range parts {
 		for _, p := range ps {
 			delete(c.hwm, topicPartition{topic, p})
+			delete(c.lagBase, topicPartition{topic, p})
+			c.assigned[topic] = slices.DeleteFunc(c.assigned[topic], func(q int32) bool { return q == p })
 			c.metrics.ConsumerLag.DeleteLabelValues(topic, itoa(p))
 		}
 	}
