@@ -100,9 +100,13 @@ type Connector struct {
 	tracker  *OffsetTracker
 	inflight int
 	paused   bool
-	stopping bool // shutdown began: no resuming, no more flushes at revoke
-	fatal    error
-	hwm      map[topicPartition]int64
+	// peakBufferedBytes is the most bufferedBytes ever held, for tests.
+	peakBufferedBytes int
+	// avgRecordBytes is a moving average of RecordSize over the polls.
+	avgRecordBytes int
+	stopping       bool // shutdown began: no resuming, no more flushes at revoke
+	fatal          error
+	hwm            map[topicPartition]int64
 	// assigned is what this member owns; lagBase is the position the lag
 	// counts from for a partition it has not made anything committable
 	// in yet (the group's committed offset at assignment).
@@ -212,7 +216,7 @@ func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 		c.applyResults()
 		c.dispatch(flushCtx, time.Now())
 		c.commitAsync(flushCtx, cl)
-		fatal, full, wait := c.fatal, c.bufferFull(), c.pollWait(time.Now())
+		fatal, full, wait, limit := c.fatal, c.bufferFull(), c.pollWait(time.Now()), c.pollRecords()
 		c.mu.Unlock()
 		if fatal != nil {
 			return fatal
@@ -228,7 +232,7 @@ func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 			}
 			continue
 		}
-		fetches := c.poll(ctx, cl, wait)
+		fetches := c.poll(ctx, cl, wait, limit)
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -248,9 +252,9 @@ func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 	}
 }
 
-// poll polls for at most wait; a finished flush cuts it short so its lane
-// can start the next batch at once.
-func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration) kgo.Fetches {
+// poll polls at most limit records for at most wait; a finished flush cuts
+// it short so its lane can start the next batch at once.
+func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration, limit int) kgo.Fetches {
 	pollCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	c.pollMu.Lock()
@@ -259,7 +263,7 @@ func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration
 	if len(c.results) > 0 {
 		cancel()
 	}
-	fetches := cl.PollRecords(pollCtx, c.pollLimit)
+	fetches := cl.PollRecords(pollCtx, limit)
 	c.pollMu.Lock()
 	c.pollCancel = nil
 	c.pollMu.Unlock()
@@ -281,6 +285,7 @@ func (c *Connector) wake() {
 
 // add hands polled records to their lanes. Called with c.mu held.
 func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
+	polled, polledBytes := 0, 0
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
@@ -290,13 +295,41 @@ func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
 		for _, rec := range p.Records {
 			l.batcher.Add(rec, now)
 			c.tracker.Track(rec)
+			polledBytes += RecordSize(rec)
 		}
+		polled += len(p.Records)
 		c.stats.consumed.Add(uint64(len(p.Records)))
 		c.metrics.RecordsConsumed.Add(float64(len(p.Records)))
 	})
+	if polled > 0 {
+		avg := polledBytes / polled
+		if c.avgRecordBytes > 0 {
+			avg = (3*c.avgRecordBytes + avg) / 4
+		}
+		c.avgRecordBytes = max(avg, 1)
+	}
+	c.peakBufferedBytes = max(c.peakBufferedBytes, c.bufferedBytes())
 }
 
-func (c *Connector) bufferFull() bool { return c.buffered() >= c.maxBuffered }
+// pollRecords is how many records the next poll may take: the poll limit,
+// or fewer when that many records of the average size seen so far would
+// pass batch.max_buffered_bytes. Fetch limits count compressed bytes, so
+// they alone do not bound what one poll brings in. Before the first poll
+// a record is assumed as large as batch.max_bytes. Called with c.mu held.
+func (c *Connector) pollRecords() int {
+	avg := c.avgRecordBytes
+	if avg <= 0 {
+		avg = c.cfg.Batch.MaxBytes
+	}
+	room := c.cfg.Batch.MaxBufferedBytes - c.bufferedBytes()
+	return min(max(room/max(avg, 1), 1), c.pollLimit)
+}
+
+// bufferFull reports whether the lanes hold enough, in records or in bytes
+// (batch.max_buffered_bytes), to stop polling until a flush finishes.
+func (c *Connector) bufferFull() bool {
+	return c.buffered() >= c.maxBuffered || c.bufferedBytes() >= c.cfg.Batch.MaxBufferedBytes
+}
 
 // pollWait is how long the next poll may block: until a failed batch may be
 // retried or a lane's batch is due; a finished flush wakes it earlier.

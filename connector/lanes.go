@@ -43,6 +43,7 @@ type pendingBatch struct {
 	err      error          // the flush's outcome: nil when no record is left pending
 	fatal    error          // a record poisoned under errors.policy fail
 	rejected []poisonRecord // for the dead-letter topic; apply hands them over
+	bytes    int            // RecordSize of recs, summed
 }
 
 func (c *Connector) laneOf(topic string, partition int32) *lane {
@@ -59,7 +60,7 @@ func (c *Connector) take(l *lane, reason FlushReason) *pendingBatch {
 	recs := l.batcher.Front(nil)
 	l.batcher.Remove(len(recs))
 	return &pendingBatch{lane: l, recs: recs, state: make([]recordState, len(recs)),
-		applied: make([]bool, len(recs)), reason: reason, started: time.Now()}
+		applied: make([]bool, len(recs)), reason: reason, started: time.Now(), bytes: recordsSize(recs)}
 }
 
 // dispatch starts a flush on every lane that has nothing in flight and
@@ -264,6 +265,30 @@ func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persis
 		}
 	}
 	return true
+}
+
+func recordsSize(recs []*kgo.Record) int {
+	n := 0
+	for _, rec := range recs {
+		n += RecordSize(rec)
+	}
+	return n
+}
+
+// bufferedBytes returns the bytes of the records the connector holds:
+// batching, in flight and failed. Called with c.mu held.
+func (c *Connector) bufferedBytes() int {
+	n := 0
+	for _, l := range c.lanes {
+		n += l.batcher.Bytes()
+		if l.inflight != nil {
+			n += l.inflight.bytes
+		}
+		if l.failed != nil && l.failed != l.inflight {
+			n += l.failed.bytes
+		}
+	}
+	return n
 }
 
 // buffered returns how many records the lanes hold, failed batches included.

@@ -5,11 +5,14 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
 
 // kafkaOpts builds the consumer-group client options from the configuration.
 func (c *Connector) kafkaOpts() []kgo.Opt {
 	k := c.cfg.Kafka
+	fetchMax := fetchMaxBytes(c.cfg)
 	reset := kgo.NewOffset().AtStart()
 	if k.StartOffset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -22,7 +25,13 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.ConsumeResetOffset(reset),
 		kgo.SessionTimeout(k.SessionTimeout),
 		kgo.RebalanceTimeout(k.RebalanceTimeout),
-		kgo.FetchMaxBytes(k.FetchMaxBytes),
+		// What the client holds fetched and not yet polled counts toward
+		// memory too: at most maxConcurrentFetches fetches of a quarter of
+		// batch.max_buffered_bytes each, so one poll brings in at most
+		// half the bound.
+		kgo.FetchMaxBytes(fetchMax),
+		kgo.FetchMaxPartitionBytes(min(fetchMax, 1<<20)),
+		kgo.MaxConcurrentFetches(maxConcurrentFetches),
 		// Offsets are committed only after Redis acknowledged the
 		// records, never on a timer.
 		kgo.DisableAutoCommit(),
@@ -40,6 +49,17 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		opts = append(opts, kgo.ConsumeRegex())
 	}
 	return append(opts, c.extraOpts...)
+}
+
+// maxConcurrentFetches is how many fetches the client may have in flight
+// or buffered at once.
+const maxConcurrentFetches = 2
+
+// fetchMaxBytes is kafka.fetch_max_bytes capped at a quarter of
+// batch.max_buffered_bytes (a broker still hands out one record batch past
+// it, so a record larger than this is still consumed).
+func fetchMaxBytes(cfg config.Config) int32 {
+	return int32(min(int64(cfg.Kafka.FetchMaxBytes), max(int64(cfg.Batch.MaxBufferedBytes)/4, 1<<10)))
 }
 
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
@@ -120,6 +140,7 @@ func (c *Connector) forget(parts map[string][]int32) {
 				}
 			}
 			b.recs, b.state, b.applied = b.recs[:keep], b.state[:keep], b.applied[:keep]
+			b.bytes = recordsSize(b.recs)
 			if keep == 0 {
 				l.failed = nil
 			}
