@@ -130,6 +130,11 @@ type Connector struct {
 // New builds a connector for cfg, which must be valid, writing through w.
 func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 	n := max(cfg.Batch.MaxInFlight, 1)
+	if cfg.Batch.MaxBufferedBytes <= 0 {
+		// A Config built field by field before the key existed: without
+		// this the lanes would count as full and nothing would be polled.
+		cfg.Batch.MaxBufferedBytes = config.Default().Batch.MaxBufferedBytes
+	}
 	c := &Connector{
 		cfg:           cfg,
 		writer:        w,
