@@ -58,7 +58,8 @@ type Config struct {
 // times the default's size, four flushes in flight on partition lanes, and
 // room for 1000 values of up to 8 KiB.
 func TunedBatch() config.Batch {
-	return config.Batch{MaxEvents: 1000, MaxBytes: 8 << 20, Timeout: 100 * time.Millisecond, MaxInFlight: 4}
+	return config.Batch{MaxEvents: 1000, MaxBytes: 8 << 20, Timeout: 100 * time.Millisecond, MaxInFlight: 4,
+		MaxBufferedBytes: config.Default().Batch.MaxBufferedBytes}
 }
 
 // DefaultConfig is the bench: 1,000,000 records of 100 bytes in 8

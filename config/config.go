@@ -122,6 +122,10 @@ type Batch struct {
 	MaxBytes    int           `koanf:"max_bytes"`
 	Timeout     time.Duration `koanf:"timeout"`
 	MaxInFlight int           `koanf:"max_in_flight"`
+	// MaxBufferedBytes bounds the bytes of records the connector holds
+	// (batches waiting, failed and in flight); fetching pauses at it, so
+	// memory is bounded in bytes, not only in records.
+	MaxBufferedBytes int `koanf:"max_buffered_bytes"`
 }
 
 // CircuitBreaker guards Redis writes.
@@ -197,6 +201,8 @@ func Default() Config {
 			MaxBytes:    1 << 20,
 			Timeout:     100 * time.Millisecond,
 			MaxInFlight: 1,
+			// 64 MiB keeps peak RSS under 256 MiB with 1 MiB records.
+			MaxBufferedBytes: 64 << 20,
 		},
 		CircuitBreaker: CircuitBreaker{
 			FailureThreshold: 5,

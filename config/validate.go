@@ -73,6 +73,9 @@ func (c Config) problems() []error {
 	p.atLeast("batch.max_bytes", int64(c.Batch.MaxBytes), 1)
 	p.positive("batch.timeout", c.Batch.Timeout)
 	p.atLeast("batch.max_in_flight", int64(c.Batch.MaxInFlight), 1)
+	if c.Batch.MaxBufferedBytes < c.Batch.MaxBytes || c.Batch.MaxBufferedBytes < 1 {
+		p.add("batch.max_buffered_bytes", c.Batch.MaxBufferedBytes, "must be at least batch.max_bytes ("+strconv.Itoa(c.Batch.MaxBytes)+")")
+	}
 
 	p.atLeast("circuit_breaker.failure_threshold", int64(c.CircuitBreaker.FailureThreshold), 1)
 	p.positive("circuit_breaker.recovery", c.CircuitBreaker.Recovery)

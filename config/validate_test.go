@@ -109,6 +109,8 @@ func TestValidateRejects(t *testing.T) {
 		{"batch bytes", func(c *Config) { c.Batch.MaxBytes = 0 }, "batch.max_bytes", "0", "must be at least 1"},
 		{"batch timeout", func(c *Config) { c.Batch.Timeout = 0 }, "batch.timeout", "0s", "must be greater than 0"},
 		{"batch in flight", func(c *Config) { c.Batch.MaxInFlight = 0 }, "batch.max_in_flight", "0", "must be at least 1"},
+		{"buffered bytes below batch bytes", func(c *Config) { c.Batch.MaxBufferedBytes = 1000 }, "batch.max_buffered_bytes", "1000", "must be at least batch.max_bytes (1048576)"},
+		{"buffered bytes zero", func(c *Config) { c.Batch.MaxBytes, c.Batch.MaxBufferedBytes = 0, 0 }, "batch.max_buffered_bytes", "0", "must be at least batch.max_bytes (0)"},
 		{"breaker failures", func(c *Config) { c.CircuitBreaker.FailureThreshold = 0 }, "circuit_breaker.failure_threshold", "0", "must be at least 1"},
 		{"breaker recovery", func(c *Config) { c.CircuitBreaker.Recovery = 0 }, "circuit_breaker.recovery", "0s", "must be greater than 0"},
 		{"breaker successes", func(c *Config) { c.CircuitBreaker.SuccessThreshold = 0 }, "circuit_breaker.success_threshold", "0", "must be at least 1"},

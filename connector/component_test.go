@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,9 +129,16 @@ type running struct {
 	stop context.CancelFunc
 	done chan struct{} // closed when Run returned
 	err  error
+	logs *logBuffer
 }
 
 func (e *env) start(opts ...connector.Option) *running {
+	e.t.Helper()
+	return e.startWith(e.sinkWriter(), opts...)
+}
+
+// sinkWriter returns the real sink writer on the env's miniredis.
+func (e *env) sinkWriter() *sink.Writer {
 	e.t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: e.mr.Addr(), MaxRetries: -1})
 	e.t.Cleanup(func() { _ = rdb.Close() })
@@ -138,10 +147,18 @@ func (e *env) start(opts ...connector.Option) *running {
 		e.t.Fatalf("writer: %v", err)
 	}
 	e.t.Cleanup(w.Close)
-	opts = append([]connector.Option{connector.WithLogger(slog.New(slog.NewTextHandler(testWriter{e.t}, nil)))}, opts...)
+	return w
+}
+
+// startWith runs a connector writing through w; its log lines go to the
+// test log and to r.logs.
+func (e *env) startWith(w connector.Writer, opts ...connector.Option) *running {
+	e.t.Helper()
+	r := &running{done: make(chan struct{}), logs: &logBuffer{}}
+	opts = append([]connector.Option{connector.WithLogger(slog.New(slog.NewTextHandler(io.MultiWriter(newTestWriter(e.t), r.logs), nil)))}, opts...)
 	c := connector.New(e.cfg, w, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{c: c, stop: cancel, done: make(chan struct{})}
+	r.c, r.stop = c, cancel
 	go func() {
 		r.err = c.Run(ctx)
 		close(r.done)
@@ -154,6 +171,24 @@ func (e *env) start(opts ...connector.Option) *running {
 		}
 	})
 	return r
+}
+
+// logBuffer collects log lines for a test to search.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) contains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Contains(b.buf.String(), s)
 }
 
 // shutdown stops a connector the way SIGTERM does and requires a clean exit.
@@ -555,10 +590,23 @@ func checkDLQ(t *testing.T, e *env, want int) {
 	}
 }
 
-// testWriter sends the connector's log lines to the test log.
-type testWriter struct{ t *testing.T }
+// testWriter sends the connector's log lines to the test log, and drops
+// them once the test ended (a goroutine abandoned by a forced stop may
+// still log; t.Log would panic).
+type testWriter struct {
+	t     *testing.T
+	ended *atomic.Bool
+}
+
+func newTestWriter(t *testing.T) testWriter {
+	w := testWriter{t: t, ended: new(atomic.Bool)}
+	t.Cleanup(func() { w.ended.Store(true) })
+	return w
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
+	if !w.ended.Load() {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
 	return len(p), nil
 }

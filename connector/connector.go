@@ -39,6 +39,11 @@ func WithKafkaOpts(opts ...kgo.Opt) Option {
 	return func(c *Connector) { c.extraOpts = append(c.extraOpts, opts...) }
 }
 
+// WithForceStop makes closing stop cut a shutdown under way short: nothing
+// more is flushed or committed, and Run returns at once, saying what was
+// left uncommitted (the second SIGTERM/SIGINT).
+func WithForceStop(stop <-chan struct{}) Option { return func(c *Connector) { c.forceStop = stop } }
+
 // Connector moves records from a Kafka consumer group to Redis streams.
 //
 // Partitions map to batch.max_in_flight lanes; each lane has its own
@@ -52,6 +57,7 @@ type Connector struct {
 	log       *slog.Logger
 	reg       prometheus.Registerer
 	extraOpts []kgo.Opt
+	forceStop <-chan struct{}
 	metrics   *Metrics
 	stats     counters
 	policy    *flushPolicy
@@ -77,6 +83,16 @@ type Connector struct {
 	reasonsMu     sync.Mutex
 	loggedReasons map[string]bool
 
+	// The dead-letter producer (errors.policy dlq) runs on its own
+	// goroutine: dlqQueue (under dlqMu) feeds it, dlqWake wakes it, and
+	// its outcomes come back on dlqDone. dlqPending (under mu) counts the
+	// records handed to it and not finished.
+	dlqMu      sync.Mutex
+	dlqQueue   []poisonRecord
+	dlqWake    chan struct{}
+	dlqDone    chan dlqOutcome
+	dlqPending int
+
 	// mu guards everything below; the poll loop and the rebalance
 	// callbacks both take it.
 	mu       sync.Mutex
@@ -84,30 +100,56 @@ type Connector struct {
 	tracker  *OffsetTracker
 	inflight int
 	paused   bool
-	fatal    error
-	hwm      map[topicPartition]int64
+	// peakBufferedBytes is the most bufferedBytes ever held, for tests.
+	peakBufferedBytes int
+	// avgRecordBytes is a moving average of RecordSize over the polls.
+	avgRecordBytes int
+	stopping       bool // shutdown began: no resuming, no more flushes at revoke
+	fatal          error
+	hwm            map[topicPartition]int64
+	// assigned is what this member owns; lagBase is the position the lag
+	// counts from for a partition it has not made anything committable
+	// in yet (the group's committed offset at assignment).
+	assigned map[string][]int32
+	lagBase  map[topicPartition]int64
+	// lagAssigned asks watchLag for a full refresh (an assignment).
+	lagAssigned chan struct{}
 
-	// pausedLagRefresh is how often watchPausedLag asks for end offsets
+	// pausedLagRefresh is how often watchLag asks for end offsets while paused
 	// (defaultPausedLagRefresh when 0).
 	pausedLagRefresh time.Duration
 
-	committing atomic.Bool // an asynchronous commit is in flight
-	recommit   atomic.Bool // an asynchronous commit failed: hand every offset out again
+	// asyncDone is closed when the asynchronous commit in flight has
+	// answered; nil when none is.
+	asyncDone    chan struct{}
+	asyncOffsets map[string]map[int32]kgo.EpochOffset // what the commit in flight covers
+	asyncOK      bool                                 // set by its callback before asyncDone closes
+	recommit     atomic.Bool                          // an asynchronous commit failed: hand every offset out again
 }
 
 // New builds a connector for cfg, which must be valid, writing through w.
 func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 	n := max(cfg.Batch.MaxInFlight, 1)
+	if cfg.Batch.MaxBufferedBytes <= 0 {
+		// A Config built field by field before the key existed: without
+		// this the lanes would count as full and nothing would be polled.
+		cfg.Batch.MaxBufferedBytes = config.Default().Batch.MaxBufferedBytes
+	}
 	c := &Connector{
 		cfg:           cfg,
 		writer:        w,
 		log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		tracker:       NewOffsetTracker(),
 		hwm:           make(map[topicPartition]int64),
+		assigned:      make(map[string][]int32),
+		lagBase:       make(map[topicPartition]int64),
+		lagAssigned:   make(chan struct{}, 1),
 		errorPolicy:   cfg.Errors.EffectivePolicy(),
 		loggedReasons: make(map[string]bool),
 		results:       make(chan *pendingBatch, n),
 		wakeCh:        make(chan struct{}, 1),
+		dlqWake:       make(chan struct{}, 1),
+		dlqDone:       make(chan dlqOutcome, 1),
 	}
 	for i := range n {
 		c.lanes = append(c.lanes, &lane{id: i, batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout)})
@@ -149,23 +191,37 @@ func (c *Connector) Run(ctx context.Context) error {
 		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagWatch sync.WaitGroup
-	lagWatch.Go(func() { c.watchPausedLag(lagCtx, cl) })
-	runErr := c.loop(ctx, cl)
+	lagWatch.Go(func() { c.watchLag(lagCtx, cl) })
+	// Flushes and commits run on flushCtx, not ctx: SIGTERM stops fetching
+	// and dispatching, but a flush under way goes on (with its retries)
+	// until it ends or shutdown_timeout passes.
+	flushCtx, cancelFlushes := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelFlushes()
+	var dlq sync.WaitGroup
+	if c.errorPolicy == "dlq" {
+		dlq.Go(func() { c.runDeadLetters(flushCtx) })
+	}
+	runErr := c.loop(ctx, flushCtx, cl)
 	stopLag()
 	lagWatch.Wait()
-	return c.shutdown(cl, runErr)
+	err = c.shutdown(cl, cancelFlushes, runErr)
+	cancelFlushes()
+	dlq.Wait()
+	return err
 }
 
-func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
+// loop polls and dispatches until ctx ends or a record stops it. Flushes
+// and commits it starts run on flushCtx.
+func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
 		c.mu.Lock()
 		c.applyResults()
-		c.dispatch(ctx, cl, time.Now())
-		c.commitAsync(ctx, cl)
-		fatal, full, wait := c.fatal, c.bufferFull(), c.pollWait(time.Now())
+		c.dispatch(flushCtx, time.Now())
+		c.commitAsync(flushCtx, cl)
+		fatal, full, wait, limit := c.fatal, c.bufferFull(), c.pollWait(time.Now()), c.pollRecords()
 		c.mu.Unlock()
 		if fatal != nil {
 			return fatal
@@ -181,7 +237,7 @@ func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
 			}
 			continue
 		}
-		fetches := c.poll(ctx, cl, wait)
+		fetches := c.poll(ctx, cl, wait, limit)
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -193,15 +249,17 @@ func (c *Connector) loop(ctx context.Context, cl *kgo.Client) error {
 		})
 		c.mu.Lock()
 		c.add(fetches, time.Now())
-		c.dispatch(ctx, cl, time.Now())
+		if ctx.Err() == nil {
+			c.dispatch(flushCtx, time.Now())
+		}
 		c.mu.Unlock()
 		cl.AllowRebalance()
 	}
 }
 
-// poll polls for at most wait; a finished flush cuts it short so its lane
-// can start the next batch at once.
-func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration) kgo.Fetches {
+// poll polls at most limit records for at most wait; a finished flush cuts
+// it short so its lane can start the next batch at once.
+func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration, limit int) kgo.Fetches {
 	pollCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	c.pollMu.Lock()
@@ -210,7 +268,7 @@ func (c *Connector) poll(ctx context.Context, cl *kgo.Client, wait time.Duration
 	if len(c.results) > 0 {
 		cancel()
 	}
-	fetches := cl.PollRecords(pollCtx, c.pollLimit)
+	fetches := cl.PollRecords(pollCtx, limit)
 	c.pollMu.Lock()
 	c.pollCancel = nil
 	c.pollMu.Unlock()
@@ -232,6 +290,7 @@ func (c *Connector) wake() {
 
 // add hands polled records to their lanes. Called with c.mu held.
 func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
+	polled, polledBytes := 0, 0
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
@@ -241,13 +300,41 @@ func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
 		for _, rec := range p.Records {
 			l.batcher.Add(rec, now)
 			c.tracker.Track(rec)
+			polledBytes += RecordSize(rec)
 		}
+		polled += len(p.Records)
 		c.stats.consumed.Add(uint64(len(p.Records)))
 		c.metrics.RecordsConsumed.Add(float64(len(p.Records)))
 	})
+	if polled > 0 {
+		avg := polledBytes / polled
+		if c.avgRecordBytes > 0 {
+			avg = (3*c.avgRecordBytes + avg) / 4
+		}
+		c.avgRecordBytes = max(avg, 1)
+	}
+	c.peakBufferedBytes = max(c.peakBufferedBytes, c.bufferedBytes())
 }
 
-func (c *Connector) bufferFull() bool { return c.buffered() >= c.maxBuffered }
+// pollRecords is how many records the next poll may take: the poll limit,
+// or fewer when that many records of the average size seen so far would
+// pass batch.max_buffered_bytes. Fetch limits count compressed bytes, so
+// they alone do not bound what one poll brings in. Before the first poll
+// a record is assumed as large as batch.max_bytes. Called with c.mu held.
+func (c *Connector) pollRecords() int {
+	avg := c.avgRecordBytes
+	if avg <= 0 {
+		avg = c.cfg.Batch.MaxBytes
+	}
+	room := c.cfg.Batch.MaxBufferedBytes - c.bufferedBytes()
+	return min(max(room/max(avg, 1), 1), c.pollLimit)
+}
+
+// bufferFull reports whether the lanes hold enough, in records or in bytes
+// (batch.max_buffered_bytes), to stop polling until a flush finishes.
+func (c *Connector) bufferFull() bool {
+	return c.buffered() >= c.maxBuffered || c.bufferedBytes() >= c.cfg.Batch.MaxBufferedBytes
+}
 
 // pollWait is how long the next poll may block: until a failed batch may be
 // retried or a lane's batch is due; a finished flush wakes it earlier.
@@ -277,8 +364,10 @@ func (c *Connector) pause(cl *kgo.Client) {
 	cl.PauseFetchTopics(cl.GetConsumeTopics()...)
 }
 
-func (c *Connector) resume(cl *kgo.Client) {
-	if !c.paused {
+// resume resumes fetching once no lane holds a failed batch; why says what
+// made it so, for the log. Never while stopping.
+func (c *Connector) resume(cl *kgo.Client, why string) {
+	if !c.paused || c.stopping {
 		return
 	}
 	for _, l := range c.lanes {
@@ -290,5 +379,5 @@ func (c *Connector) resume(cl *kgo.Client) {
 	c.stats.fetchPaused.Store(false)
 	c.metrics.FetchPaused.Set(0)
 	cl.ResumeFetchTopics(cl.GetConsumeTopics()...)
-	c.log.Info("redis writes succeed again; fetching resumed")
+	c.log.Info(why + "; fetching resumed")
 }

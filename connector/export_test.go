@@ -7,3 +7,11 @@ import "time"
 func WithPausedLagRefresh(d time.Duration) Option {
 	return func(c *Connector) { c.pausedLagRefresh = d }
 }
+
+// BufferedBytes returns the bytes of records the connector holds now and
+// the most it ever held.
+func (c *Connector) BufferedBytes() (now, peak int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bufferedBytes(), c.peakBufferedBytes
+}

@@ -29,18 +29,21 @@ const (
 	stateWritten                  // Redis acknowledged it
 	stateDeadLettered             // skipped or in the dead-letter topic
 	statePoisoned                 // cannot be written, errors.policy fail: never committed
+	stateQueued                   // cannot be written, queued for the dead-letter topic
 )
 
 // pendingBatch is a batch under way and what became of each record.
 type pendingBatch struct {
-	lane    *lane
-	recs    []*kgo.Record
-	state   []recordState // written by the flush, read by apply
-	applied []bool        // reported to the tracker
-	reason  FlushReason
-	started time.Time
-	err     error // the flush's outcome: nil when no record is left pending
-	fatal   error // a record poisoned under errors.policy fail
+	lane     *lane
+	recs     []*kgo.Record
+	state    []recordState // written by the flush, read by apply
+	applied  []bool        // reported to the tracker
+	reason   FlushReason
+	started  time.Time
+	err      error          // the flush's outcome: nil when no record is left pending
+	fatal    error          // a record poisoned under errors.policy fail
+	rejected []poisonRecord // for the dead-letter topic; apply hands them over
+	bytes    int            // RecordSize of recs, summed
 }
 
 func (c *Connector) laneOf(topic string, partition int32) *lane {
@@ -57,13 +60,13 @@ func (c *Connector) take(l *lane, reason FlushReason) *pendingBatch {
 	recs := l.batcher.Front(nil)
 	l.batcher.Remove(len(recs))
 	return &pendingBatch{lane: l, recs: recs, state: make([]recordState, len(recs)),
-		applied: make([]bool, len(recs)), reason: reason, started: time.Now()}
+		applied: make([]bool, len(recs)), reason: reason, started: time.Now(), bytes: recordsSize(recs)}
 }
 
 // dispatch starts a flush on every lane that has nothing in flight and
 // something to write: a failed batch whose retry time came, or what it
 // buffered. Called with c.mu held.
-func (c *Connector) dispatch(ctx context.Context, _ *kgo.Client, now time.Time) {
+func (c *Connector) dispatch(ctx context.Context, now time.Time) {
 	if c.fatal != nil || ctx.Err() != nil {
 		return
 	}
@@ -108,6 +111,8 @@ func (c *Connector) applyResults() {
 		select {
 		case b := <-c.results:
 			c.apply(b)
+		case o := <-c.dlqDone:
+			c.applyDeadLetters(o)
 		default:
 			return
 		}
@@ -140,6 +145,10 @@ func (c *Connector) apply(b *pendingBatch) {
 	if b.fatal != nil && c.fatal == nil {
 		c.fatal = b.fatal
 	}
+	if len(b.rejected) > 0 {
+		c.queueDeadLetters(b.rejected)
+		b.rejected = nil
+	}
 	if b.err != nil {
 		l.failed = b
 		if errors.Is(b.err, context.Canceled) {
@@ -147,6 +156,11 @@ func (c *Connector) apply(b *pendingBatch) {
 		}
 		delay := max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff)
 		l.retryAt = time.Now().Add(delay)
+		if c.stopping {
+			c.log.Warn("shutdown flush failed; retrying until shutdown_timeout",
+				"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
+			return
+		}
 		c.pause(c.client)
 		c.log.Warn("flush failed; fetching paused, the batch will be retried",
 			"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
@@ -161,7 +175,7 @@ func (c *Connector) apply(b *pendingBatch) {
 	// From the two counters, not a Snapshot: that copies the latency
 	// histogram, too much work for every flush.
 	c.metrics.BatchingEfficiency.Set(Snapshot{Batches: batches, BatchRecords: records, MaxEvents: c.cfg.Batch.MaxEvents}.Efficiency())
-	c.resume(c.client)
+	c.resume(c.client, "redis writes succeed again")
 }
 
 // flush writes the batch's pending records through the flush policy. It
@@ -199,18 +213,18 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 			c.stats.written.Add(uint64(n))
 			c.metrics.RecordsWritten.Add(float64(n))
 		}
-		if terr := c.triage(exec.Context(), b, poison); terr != nil {
-			return res, terr
-		}
+		c.triage(b, poison)
 		return res, err
 	})
 }
 
 // flushAllSync flushes everything the lanes hold, in order, waiting for
-// each batch, and stops at the first batch that cannot be written. Used
-// when partitions are revoked and at shutdown. Called with c.mu held and
-// nothing in flight.
-func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason) bool {
+// each batch. With persist false (revoke) it stops at the first batch that
+// cannot be written, or at once while the breaker is open; with persist true
+// (shutdown) it waits out the breaker and the retry backoff and tries again
+// until ctx ends, starting no attempt after that. It reports whether the
+// lanes are empty. Called with c.mu held and nothing in flight.
+func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persist bool) bool {
 	for _, l := range c.lanes {
 		for {
 			if c.fatal != nil {
@@ -219,27 +233,62 @@ func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason) bool {
 			var b *pendingBatch
 			switch {
 			case l.failed != nil:
-				if c.policy.breaker.IsOpen() {
-					return false
-				}
 				b = l.failed
 			case l.batcher.Len() > 0:
 				b = c.take(l, reason)
-			default:
 			}
 			if b == nil {
 				break
+			}
+			if b == l.failed {
+				wait := time.Until(l.retryAt)
+				if c.policy.breaker.IsOpen() {
+					if !persist {
+						return false
+					}
+					wait = max(wait, c.policy.breaker.RemainingDelay())
+				}
+				if wait > 0 && !sleepCtx(ctx, wait) {
+					return false
+				}
+			}
+			if ctx.Err() != nil {
+				return false
 			}
 			l.inflight = b
 			c.inflight++
 			c.flush(ctx, b)
 			c.apply(b)
-			if b.err != nil {
+			if b.err != nil && !persist {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func recordsSize(recs []*kgo.Record) int {
+	n := 0
+	for _, rec := range recs {
+		n += RecordSize(rec)
+	}
+	return n
+}
+
+// bufferedBytes returns the bytes of the records the connector holds:
+// batching, in flight and failed. Called with c.mu held.
+func (c *Connector) bufferedBytes() int {
+	n := 0
+	for _, l := range c.lanes {
+		n += l.batcher.Bytes()
+		if l.inflight != nil {
+			n += l.inflight.bytes
+		}
+		if l.failed != nil && l.failed != l.inflight {
+			n += l.failed.bytes
+		}
+	}
+	return n
 }
 
 // buffered returns how many records the lanes hold, failed batches included.

@@ -23,6 +23,7 @@ type Metrics struct {
 	FetchPaused         prometheus.Gauge
 	Commits             prometheus.Counter
 	CommitErrors        prometheus.Counter
+	DLQProduceErrors    prometheus.Counter
 }
 
 // NewMetrics builds the metrics and registers them on reg (nil: not registered).
@@ -64,6 +65,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Offset commits Kafka acknowledged."}),
 		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "commit_errors_total",
 			Help: "Offset commits that failed (the offsets are committed again later)."}),
+		DLQProduceErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dlq_produce_errors_total",
+			Help: "Records whose produce to the dead-letter topic failed (each retry counts). Never counted toward the Redis breaker."}),
 	}
 	// Every label value exists from the start, so rate() and increase()
 	// see the first event of each kind.
@@ -77,7 +80,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeadLettered, m.RecordsDropped,
 			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
 			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
-			m.Commits, m.CommitErrors)
+			m.Commits, m.CommitErrors, m.DLQProduceErrors)
 	}
 	return m
 }

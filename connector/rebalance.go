@@ -2,13 +2,17 @@ package connector
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
 
 // kafkaOpts builds the consumer-group client options from the configuration.
 func (c *Connector) kafkaOpts() []kgo.Opt {
 	k := c.cfg.Kafka
+	fetchMax := fetchMaxBytes(c.cfg)
 	reset := kgo.NewOffset().AtStart()
 	if k.StartOffset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -21,7 +25,13 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.ConsumeResetOffset(reset),
 		kgo.SessionTimeout(k.SessionTimeout),
 		kgo.RebalanceTimeout(k.RebalanceTimeout),
-		kgo.FetchMaxBytes(k.FetchMaxBytes),
+		// What the client holds fetched and not yet polled counts toward
+		// memory too: at most maxConcurrentFetches fetches of a quarter of
+		// batch.max_buffered_bytes each, so one poll brings in at most
+		// half the bound.
+		kgo.FetchMaxBytes(fetchMax),
+		kgo.FetchMaxPartitionBytes(min(fetchMax, 1<<20)),
+		kgo.MaxConcurrentFetches(maxConcurrentFetches),
 		// Offsets are committed only after Redis acknowledged the
 		// records, never on a timer.
 		kgo.DisableAutoCommit(),
@@ -32,6 +42,9 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
 	}
+	if c.errorPolicy == "dlq" {
+		opts = append(opts, dlqProducerOpts(k.FetchMaxBytes)...)
+	}
 	if k.TopicsRegex {
 		opts = append(opts, kgo.ConsumeRegex())
 	}
@@ -39,9 +52,33 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 	return append(opts, c.extraOpts...)
 }
 
+// maxConcurrentFetches is how many fetches the client may have in flight
+// or buffered at once.
+const maxConcurrentFetches = 2
+
+// fetchMaxBytes is kafka.fetch_max_bytes capped at a quarter of
+// batch.max_buffered_bytes (a broker still hands out one record batch past
+// it, so a record larger than this is still consumed).
+func fetchMaxBytes(cfg config.Config) int32 {
+	return int32(min(int64(cfg.Kafka.FetchMaxBytes), max(int64(cfg.Batch.MaxBufferedBytes)/4, 1<<10)))
+}
+
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			if !c.isAssigned(topicPartition{topic, p}) {
+				c.assigned[topic] = append(c.assigned[topic], p)
+			}
+		}
+	}
+	c.mu.Unlock()
 	c.stats.inGroup.Store(true)
 	c.log.Info("partitions assigned", "partitions", assigned)
+	select {
+	case c.lagAssigned <- struct{}{}:
+	default:
+	}
 }
 
 // onRevoked waits for the flushes in flight, flushes what is held and
@@ -54,7 +91,14 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	defer c.mu.Unlock()
 	c.log.Info("partitions revoked", "partitions", revoked)
 	c.awaitInflight()
-	flushed := c.flushAllSync(ctx, FlushRebalance)
+	// While stopping, the shutdown already flushed what it could within
+	// shutdown_timeout; leaving the group must not start over.
+	flushed := c.buffered() == 0 || !c.stopping && c.flushAllSync(ctx, FlushRebalance, false)
+	// Records on their way to the dead-letter topic get a flush timeout
+	// to arrive before the commit; past it they are left to the next owner.
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
+	flushed = c.awaitDeadLetters(dctx) && flushed
+	cancel()
 	_ = c.commitSync(ctx, cl)
 	c.forget(revoked)
 	if !flushed {
@@ -97,6 +141,7 @@ func (c *Connector) forget(parts map[string][]int32) {
 				}
 			}
 			b.recs, b.state, b.applied = b.recs[:keep], b.state[:keep], b.applied[:keep]
+			b.bytes = recordsSize(b.recs)
 			if keep == 0 {
 				l.failed = nil
 			}
@@ -107,11 +152,13 @@ func (c *Connector) forget(parts map[string][]int32) {
 	for topic, ps := range parts {
 		for _, p := range ps {
 			delete(c.hwm, topicPartition{topic, p})
+			delete(c.lagBase, topicPartition{topic, p})
+			c.assigned[topic] = slices.DeleteFunc(c.assigned[topic], func(q int32) bool { return q == p })
 			c.metrics.ConsumerLag.DeleteLabelValues(topic, itoa(p))
 		}
 	}
 	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
 	if c.client != nil {
-		c.resume(c.client)
+		c.resume(c.client, "the failed batches belonged to partitions no longer assigned")
 	}
 }

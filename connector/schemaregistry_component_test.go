@@ -55,7 +55,7 @@ func (e *srEnv) startDecoding(opts ...connector.Option) *running {
 		e.t.Fatalf("writer: %v", err)
 	}
 	e.t.Cleanup(w.Close)
-	opts = append([]connector.Option{connector.WithLogger(slog.New(slog.NewTextHandler(testWriter{e.t}, nil)))}, opts...)
+	opts = append([]connector.Option{connector.WithLogger(slog.New(slog.NewTextHandler(newTestWriter(e.t), nil)))}, opts...)
 	c := connector.New(e.cfg, w, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{c: c, stop: cancel, done: make(chan struct{})}

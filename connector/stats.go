@@ -51,6 +51,10 @@ type Snapshot struct {
 	FetchPaused   bool
 	InGroup       bool
 	PartitionLags map[string]map[int32]int64
+	// DLQFailing is true while producing to the dead-letter topic fails
+	// (and is being retried); DLQProduceErrors counts those failures.
+	DLQFailing       bool
+	DLQProduceErrors uint64
 }
 
 // Efficiency is the average batch size over batch.max_events, 0..1.
@@ -75,7 +79,8 @@ type counters struct {
 	batches, batchRecords                    atomic.Uint64
 	trips, commits, commitErrors             atomic.Uint64
 	breaker                                  atomic.Int32
-	fetchPaused, inGroup                     atomic.Bool
+	fetchPaused, inGroup, dlqFailing         atomic.Bool
+	dlqErrors                                atomic.Uint64
 	uncommitted                              atomic.Int64
 	latency                                  latency.Histogram
 
@@ -123,6 +128,9 @@ func (c *counters) snapshot(maxEvents int) Snapshot {
 		Uncommitted:  int(c.uncommitted.Load()),
 		FetchPaused:  c.fetchPaused.Load(),
 		InGroup:      c.inGroup.Load(),
+
+		DLQFailing:       c.dlqFailing.Load(),
+		DLQProduceErrors: c.dlqErrors.Load(),
 	}
 	c.lagMu.Lock()
 	s.PartitionLags = make(map[string]map[int32]int64, len(c.lags))

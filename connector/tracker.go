@@ -1,6 +1,11 @@
 package connector
 
 import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -21,6 +26,12 @@ type partitionOffsets struct {
 	committed int64 // next offset to commit (last done + 1); -1 until something is done
 	epoch     int32
 	reported  int64 // the offset last handed out by Committable
+
+	first        int64 // the first offset tracked; -1 until one is
+	done         int64 // records that became committable
+	reportedDone int64 // done when reported was handed out
+	acked        int64 // the offset Kafka last acknowledged a commit of; -1 until it did
+	ackedDone    int64 // done when acked was handed out
 }
 
 // OffsetTracker knows, per partition, which polled records are in Redis, and
@@ -39,7 +50,7 @@ func (t *OffsetTracker) partition(topic string, partition int32) *partitionOffse
 	tp := topicPartition{topic, partition}
 	p := t.parts[tp]
 	if p == nil {
-		p = &partitionOffsets{committed: -1, reported: -1}
+		p = &partitionOffsets{committed: -1, reported: -1, first: -1, acked: -1}
 		t.parts[tp] = p
 	}
 	return p
@@ -49,6 +60,9 @@ func (t *OffsetTracker) partition(topic string, partition int32) *partitionOffse
 // in offset order.
 func (t *OffsetTracker) Track(rec *kgo.Record) {
 	p := t.partition(rec.Topic, rec.Partition)
+	if p.first < 0 {
+		p.first = rec.Offset
+	}
 	p.pending = append(p.pending, trackedOffset{offset: rec.Offset, epoch: rec.LeaderEpoch})
 }
 
@@ -70,6 +84,7 @@ func (t *OffsetTracker) Done(rec *kgo.Record) {
 		p.committed = p.pending[p.head].offset + 1
 		p.epoch = p.pending[p.head].epoch
 		p.head++
+		p.done++
 	}
 	if p.head == len(p.pending) {
 		p.pending, p.head = p.pending[:0], 0
@@ -95,7 +110,7 @@ func (t *OffsetTracker) Committable() map[string]map[int32]kgo.EpochOffset {
 			out[tp.topic] = make(map[int32]kgo.EpochOffset)
 		}
 		out[tp.topic][tp.partition] = kgo.EpochOffset{Epoch: p.epoch, Offset: p.committed}
-		p.reported = p.committed
+		p.reported, p.reportedDone = p.committed, p.done
 	}
 	return out
 }
@@ -146,4 +161,51 @@ func (t *OffsetTracker) ResetReported() {
 	for _, p := range t.parts {
 		p.reported = -1
 	}
+}
+
+// Acked records that Kafka acknowledged the commit of offsets, as handed
+// out by the last Committable.
+func (t *OffsetTracker) Acked(offsets map[string]map[int32]kgo.EpochOffset) {
+	for topic, ps := range offsets {
+		for partition, eo := range ps {
+			if p := t.parts[topicPartition{topic, partition}]; p != nil && p.reported == eo.Offset {
+				p.acked, p.ackedDone = eo.Offset, p.reportedDone
+			}
+		}
+	}
+}
+
+// UncommittedRange is what a partition holds that Kafka has no commit for:
+// Count records from offset From on. Kafka delivers them again.
+type UncommittedRange struct {
+	Topic     string
+	Partition int32
+	From      int64
+	Count     int64
+}
+
+func (r UncommittedRange) String() string {
+	return fmt.Sprintf("%s/%d from offset %d (%d records)", r.Topic, r.Partition, r.From, r.Count)
+}
+
+// Uncommitted returns, per partition in topic and partition order, the
+// records tracked since the last acknowledged commit: written or not, Kafka
+// will deliver them again.
+func (t *OffsetTracker) Uncommitted() []UncommittedRange {
+	var out []UncommittedRange
+	for tp, p := range t.parts {
+		n := p.done - p.ackedDone + int64(len(p.pending)-p.head)
+		if n == 0 {
+			continue
+		}
+		from := p.acked
+		if from < 0 {
+			from = p.first
+		}
+		out = append(out, UncommittedRange{Topic: tp.topic, Partition: tp.partition, From: from, Count: n})
+	}
+	slices.SortFunc(out, func(a, b UncommittedRange) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
 }

@@ -330,3 +330,44 @@ func TestOffsetTrackerLongRun(t *testing.T) {
 		t.Errorf("Committable: got %v, want %v", got, want)
 	}
 }
+
+// Uncommitted counts from the last acknowledged commit: records written but
+// not committed are left, too (the shutdown report must not say 16 when 15
+// of them were written, nor 1 when 16 will be read again).
+func TestOffsetTrackerUncommitted(t *testing.T) {
+	tests := []struct {
+		name  string
+		track int64 // offsets 10..10+track-1 of partition 0
+		done  int64 // the first done of them
+		ack   bool  // Committable after done, then Acked
+		more  int64 // done after the ack
+		want  []connector.UncommittedRange
+	}{
+		{name: "nothing done", track: 16, want: []connector.UncommittedRange{{Topic: "t", Partition: 0, From: 10, Count: 16}}},
+		{name: "done, never committed", track: 16, done: 15, want: []connector.UncommittedRange{{Topic: "t", Partition: 0, From: 10, Count: 16}}},
+		{name: "done and acknowledged", track: 16, done: 15, ack: true, want: []connector.UncommittedRange{{Topic: "t", Partition: 0, From: 25, Count: 1}}},
+		{name: "done after the acknowledged commit", track: 16, done: 5, ack: true, more: 10, want: []connector.UncommittedRange{{Topic: "t", Partition: 0, From: 15, Count: 11}}},
+		{name: "everything acknowledged", track: 16, done: 16, ack: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := connector.NewOffsetTracker()
+			for o := int64(10); o < 10+tt.track; o++ {
+				tr.Track(trackedRecord(0, o, 1))
+			}
+			for o := int64(10); o < 10+tt.done; o++ {
+				tr.Done(trackedRecord(0, o, 1))
+			}
+			if tt.ack {
+				tr.Acked(tr.Committable())
+			}
+			for o := 10 + tt.done; o < 10+tt.done+tt.more; o++ {
+				tr.Done(trackedRecord(0, o, 1))
+			}
+			got := tr.Uncommitted()
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Errorf("Uncommitted: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,11 +1,9 @@
 package connector
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -50,7 +48,7 @@ func poisonReason(err error) string {
 }
 
 type poisonRecord struct {
-	index  int // in its batch
+	index  int // in its batch when found
 	rec    *kgo.Record
 	stream string
 	err    error
@@ -58,46 +56,28 @@ type poisonRecord struct {
 
 // triage applies errors.policy to records Redis can never accept. With
 // "fail" the records are poisoned: never written again, never committed,
-// and the connector stops. With "skip" they are done. With "dlq" each is
-// produced, unchanged plus headers naming the error, to the dead-letter
-// topic, and is done only once Kafka acknowledged it; the returned error
-// (that produce failed) fails the flush attempt, so it is retried.
-// Runs in the flush, without c.mu.
-func (c *Connector) triage(ctx context.Context, b *pendingBatch, poison []poisonRecord) error {
+// and the connector stops. With "skip" they are done. With "dlq" they are
+// queued for the dead-letter producer (b.rejected, handed over by apply):
+// the flush does not wait for Kafka, so a dead-letter topic that fails
+// holds back only the commits of the records' partitions, never the lane
+// nor the Redis breaker. Runs in the flush, without c.mu.
+func (c *Connector) triage(b *pendingBatch, poison []poisonRecord) {
 	if len(poison) == 0 {
-		return nil
+		return
 	}
 	switch c.errorPolicy {
 	case "skip":
 		for _, p := range poison {
-			c.deadLettered(b, p, "skipped")
+			b.state[p.index] = stateDeadLettered
+			c.deadLettered(p, "skipped")
 		}
-		return nil
+		return
 	case "dlq":
-		out := make([]*kgo.Record, len(poison))
-		now := time.Now().UTC().Format(time.RFC3339Nano)
-		for i, p := range poison {
-			out[i] = &kgo.Record{
-				Topic: c.cfg.Errors.DLQTopic,
-				Key:   p.rec.Key,
-				Value: p.rec.Value,
-				Headers: append(append([]kgo.RecordHeader(nil), p.rec.Headers...),
-					kgo.RecordHeader{Key: HeaderError, Value: []byte(p.err.Error())},
-					kgo.RecordHeader{Key: HeaderReason, Value: []byte(poisonReason(p.err))},
-					kgo.RecordHeader{Key: HeaderStream, Value: []byte(p.stream)},
-					kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(p.rec.Topic)},
-					kgo.RecordHeader{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(p.rec.Partition)))},
-					kgo.RecordHeader{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(p.rec.Offset, 10))},
-					kgo.RecordHeader{Key: HeaderTime, Value: []byte(now)}),
-			}
-		}
-		if err := c.client.ProduceSync(ctx, out...).FirstErr(); err != nil {
-			return fmt.Errorf("connector: produce to dead-letter topic %s: %w", c.cfg.Errors.DLQTopic, err)
-		}
 		for _, p := range poison {
-			c.deadLettered(b, p, "sent to dead-letter topic "+c.cfg.Errors.DLQTopic)
+			b.state[p.index] = stateQueued
+			b.rejected = append(b.rejected, p)
 		}
-		return nil
+		return
 	}
 	for _, p := range poison {
 		b.state[p.index] = statePoisoned
@@ -106,13 +86,29 @@ func (c *Connector) triage(ctx context.Context, b *pendingBatch, poison []poison
 		p := poison[0]
 		b.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
 	}
-	return nil
 }
 
-// deadLettered marks a poison record finished and counts it; the first
-// record of each distinct reason is logged.
-func (c *Connector) deadLettered(b *pendingBatch, p poisonRecord, what string) {
-	b.state[p.index] = stateDeadLettered
+// deadLetterRecord is what goes to the dead-letter topic for p: the record
+// unchanged, plus headers naming the error and where it came from.
+func (c *Connector) deadLetterRecord(p poisonRecord, now string) *kgo.Record {
+	return &kgo.Record{
+		Topic: c.cfg.Errors.DLQTopic,
+		Key:   p.rec.Key,
+		Value: p.rec.Value,
+		Headers: append(append([]kgo.RecordHeader(nil), p.rec.Headers...),
+			kgo.RecordHeader{Key: HeaderError, Value: []byte(p.err.Error())},
+			kgo.RecordHeader{Key: HeaderReason, Value: []byte(poisonReason(p.err))},
+			kgo.RecordHeader{Key: HeaderStream, Value: []byte(p.stream)},
+			kgo.RecordHeader{Key: HeaderSourceTopic, Value: []byte(p.rec.Topic)},
+			kgo.RecordHeader{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(int(p.rec.Partition)))},
+			kgo.RecordHeader{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(p.rec.Offset, 10))},
+			kgo.RecordHeader{Key: HeaderTime, Value: []byte(now)}),
+	}
+}
+
+// deadLettered counts a poison record finished; the first record of each
+// distinct reason is logged.
+func (c *Connector) deadLettered(p poisonRecord, what string) {
 	reason := poisonReason(p.err)
 	c.stats.deadLettered.Add(1)
 	c.metrics.RecordsDeadLettered.WithLabelValues(reason).Inc()

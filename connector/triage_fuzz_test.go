@@ -17,7 +17,7 @@ import (
 )
 
 // FuzzDeadLetterHeaders sends records of any shape, with any error text,
-// through triage's dead-letter path to an in-process broker and reads them
+// through the dead-letter producer to an in-process broker and reads them
 // back: the original key, value and headers survive byte for byte, in
 // order, followed by krc.* headers that decode to the record's coordinates.
 func FuzzDeadLetterHeaders(f *testing.F) {
@@ -53,14 +53,11 @@ func FuzzDeadLetterHeaders(f *testing.F) {
 		rec := &kgo.Record{Topic: topic, Partition: partition, Offset: offset, Key: key, Value: value,
 			Headers: []kgo.RecordHeader{{Key: hkey, Value: hval}}}
 		werr := fmt.Errorf("%w: %s", sink.ErrRejected, errText)
-		b := &pendingBatch{recs: []*kgo.Record{rec}, state: make([]recordState, 1), applied: make([]bool, 1)}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := c.triage(ctx, b, []poisonRecord{{index: 0, rec: rec, stream: "s:" + topic, err: werr}}); err != nil {
-			t.Fatalf("triage: %v", err)
-		}
-		if b.state[0] != stateDeadLettered {
-			t.Fatalf("got state %d, want dead-lettered", b.state[0])
+		o := c.produceDeadLetters(ctx, []poisonRecord{{index: 0, rec: rec, stream: "s:" + topic, err: werr}})
+		if len(o.done) != 1 || o.ended != 1 || o.fatal != nil {
+			t.Fatalf("dead-letter outcome: got %d done, %d ended, fatal %v; want 1, 1, nil", len(o.done), o.ended, o.fatal)
 		}
 		var got *kgo.Record
 		for got == nil {

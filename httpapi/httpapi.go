@@ -51,6 +51,8 @@ func (h *Handler) ready(w http.ResponseWriter, r *http.Request) {
 		reason = "not in the consumer group yet"
 	case s.BreakerState == connector.BreakerOpen:
 		reason = "circuit breaker open: redis writes are failing"
+	case s.DLQFailing:
+		reason = "dead-letter topic produce failing: records Redis cannot accept are being retried, their partitions are not committed past them"
 	default:
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -92,7 +94,9 @@ type Stats struct {
 		Count uint64  `json:"count"`
 	} `json:"drops"`
 	DLQ struct {
-		Count uint64 `json:"count"`
+		Count         uint64 `json:"count"`
+		ProduceErrors uint64 `json:"produce_errors"`
+		Failing       bool   `json:"failing"`
 	} `json:"dlq"`
 	Lag         int64                      `json:"lag"`
 	Partitions  map[string]map[int32]int64 `json:"lag_by_partition"`
@@ -123,6 +127,7 @@ func StatsFrom(prev, cur connector.Snapshot) Stats {
 		st.Drops.Rate = float64(cur.Dropped) / float64(cur.Consumed)
 	}
 	st.DLQ.Count = cur.DeadLettered
+	st.DLQ.ProduceErrors, st.DLQ.Failing = cur.DLQProduceErrors, cur.DLQFailing
 	st.Lag = cur.Lag
 	st.Partitions = cur.PartitionLags
 	st.FetchPaused = cur.FetchPaused

@@ -46,6 +46,7 @@ func TestReadyz(t *testing.T) {
 		{"breaker open", connector.Snapshot{InGroup: true, BreakerState: connector.BreakerOpen}, ok, 503, "circuit breaker open"},
 		{"half-open is ready", connector.Snapshot{InGroup: true, BreakerState: connector.BreakerHalfOpen}, ok, 200, "ready"},
 		{"redis unreachable", connector.Snapshot{InGroup: true}, down, 503, "redis unreachable: connection refused"},
+		{"dead-letter produce failing", connector.Snapshot{InGroup: true, DLQFailing: true}, ok, 503, "dead-letter topic produce failing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := httpapi.NewHandler(&fixedSource{tc.snap}, tc.ping, prometheus.NewRegistry())
@@ -100,7 +101,7 @@ func TestMetricsEndpointListsConnectorMetrics(t *testing.T) {
 		"records_dropped_total", "batches_flushed_total", "batch_size", "batching_efficiency_ratio",
 		"flush_duration_seconds", "end_to_end_latency_seconds", "circuit_breaker_state",
 		"circuit_breaker_trips_total", "consumer_lag_records", "inflight_batches", "fetch_paused",
-		"commits_total", "commit_errors_total"} {
+		"commits_total", "commit_errors_total", "dlq_produce_errors_total"} {
 		if !strings.Contains(body, "# TYPE krc_"+name+" ") {
 			t.Errorf("/metrics lacks krc_%s", name)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -105,14 +106,49 @@ func cmdRun(args []string, _, stderr io.Writer) error {
 	// text lines would break a JSON log stream. Its dial failures repeat
 	// what the connector's flush and breaker lines already say: debug.
 	redis.SetLogger(goRedisLogger{log.With("component", "go-redis")})
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, force, stop := stopOnSignals(sigs, log)
 	defer stop()
-	return runConnector(ctx, cfg, log, nil)
+	return runConnector(ctx, cfg, log, nil, connector.WithForceStop(force))
+}
+
+// stopOnSignals returns a context the first signal on sigs cancels (a
+// graceful shutdown, bounded by shutdown_timeout) and a channel the second
+// closes (stop at once; the connector says what it left uncommitted). stop
+// ends the watch and waits for it.
+func stopOnSignals(sigs <-chan os.Signal, log *slog.Logger) (ctx context.Context, force <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	forced := make(chan struct{})
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case sig := <-sigs:
+			log.Info("signal received; shutting down (a second signal stops at once)", "signal", sig.String())
+			cancel()
+		case <-quit:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			log.Warn("second signal received; stopping at once", "signal", sig.String())
+			close(forced)
+		case <-quit:
+		}
+	})
+	return ctx, forced, func() {
+		close(quit)
+		wg.Wait()
+		cancel()
+	}
 }
 
 // runConnector wires the Redis client, sink, connector and HTTP server, and
 // runs until ctx ends. onStart, if set, receives the connector once built.
-func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*connector.Connector)) error {
+// Extra options go to the connector.
+func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*connector.Connector), extra ...connector.Option) error {
 	if cfg.Kafka.TLS.InsecureSkipVerify || cfg.Redis.TLS.InsecureSkipVerify {
 		log.Warn("TLS certificate verification is disabled (insecure_skip_verify): connections can be intercepted")
 	}
@@ -146,11 +182,13 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 		return err
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	c := connector.New(cfg, w,
+	opts := append([]connector.Option{
 		connector.WithLogger(log),
 		connector.WithRegisterer(reg),
 		connector.WithKafkaOpts(kopts...),
-		connector.WithKafkaOpts(connector.KafkaMetrics(reg)...))
+		connector.WithKafkaOpts(connector.KafkaMetrics(reg)...),
+	}, extra...)
+	c := connector.New(cfg, w, opts...)
 	if onStart != nil {
 		onStart(c)
 	}
