@@ -192,8 +192,12 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 				todoIdx = append(todoIdx, i)
 			}
 		}
-		// The execution's context carries the flush timeout.
-		res, err := c.writer.Write(exec.Context(), todo)
+		// failsafe-go's timeout cancels the execution's context but gives it
+		// no deadline, and go-redis sets socket deadlines only from one: the
+		// attempt's own deadline makes flush_timeout bound every read.
+		actx, cancel := context.WithTimeout(exec.Context(), c.cfg.FlushTimeout)
+		res, err := c.writer.Write(actx, todo)
+		cancel()
 		now := time.Now()
 		for j, werr := range res.Errs {
 			i := todoIdx[j]

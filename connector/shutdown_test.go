@@ -239,3 +239,47 @@ func TestShutdownBoundedAgainstStuckRedis(t *testing.T) {
 		})
 	}
 }
+
+// deadlineWriter notes the deadline each Write's context carries.
+type deadlineWriter struct {
+	mu        sync.Mutex
+	deadlines []time.Duration // time left at the call; -1 for none
+}
+
+func (d *deadlineWriter) Write(ctx context.Context, recs []*kgo.Record) (sink.Result, error) {
+	left := time.Duration(-1)
+	if dl, ok := ctx.Deadline(); ok {
+		left = time.Until(dl)
+	}
+	d.mu.Lock()
+	d.deadlines = append(d.deadlines, left)
+	d.mu.Unlock()
+	return sink.Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}, nil
+}
+
+// TestWriteAttemptCarriesFlushTimeoutDeadline: failsafe-go's timeout policy
+// cancels an attempt's context without giving it a deadline, and go-redis
+// sets its socket deadlines only from a context deadline, so a Redis that
+// stops answering held an attempt for redis.read_timeout, not flush_timeout.
+// Every attempt's context must carry a deadline of at most flush_timeout.
+func TestWriteAttemptCarriesFlushTimeoutDeadline(t *testing.T) {
+	e := newEnv(t, 1)
+	e.cfg.FlushTimeout = 700 * time.Millisecond
+	e.produce(10, 1)
+	w := &deadlineWriter{}
+	r := e.startWith(w)
+	waitFor(t, "a write", 10*time.Second, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return len(w.deadlines) > 0
+	})
+	r.stop()
+	_ = r.wait(t, 10*time.Second)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, left := range w.deadlines {
+		if left < 0 || left > e.cfg.FlushTimeout {
+			t.Errorf("write %d: got time left %v, want a deadline within flush_timeout %v", i, left, e.cfg.FlushTimeout)
+		}
+	}
+}
