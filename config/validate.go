@@ -294,6 +294,9 @@ func (c Config) CheckFiles() error {
 	p.secretFile("kafka.sasl.token_file", c.Kafka.SASL.TokenFile)
 	p.secretFile("redis.password_file", c.Redis.PasswordFile)
 	c.Redis.TLS.checkFiles(&p, "redis.tls")
+	p.secretFile("schema_registry.password_file", c.SchemaRegistry.PasswordFile)
+	p.secretFile("schema_registry.token_file", c.SchemaRegistry.TokenFile)
+	c.SchemaRegistry.TLS.checkFiles(&p, "schema_registry.tls")
 	for _, spec := range c.Encryption.Keys {
 		_, file, err := ParseKeySpec(spec)
 		if err != nil {
