@@ -124,6 +124,7 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	if err != nil {
 		return err
 	}
+	wopts = append(wopts, sink.WithReplicaAcks(cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout))
 	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		return usageError{err}
