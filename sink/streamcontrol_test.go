@@ -283,3 +283,44 @@ func TestWithReplicaAcksRejects(t *testing.T) {
 		t.Error("timeout 0: got nil error, want one (WAIT n 0 blocks for ever)")
 	}
 }
+
+// On a cluster the per-stream commands go in their stream's slot's
+// transaction, and WAIT follows each slot's transaction on the connection
+// to that slot's primary (miniredis owns every slot and has no replicas).
+func TestWriterClusterStreamControl(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{m.Addr()}, MaxRetries: -1, Protocol: 2})
+	t.Cleanup(func() { _ = rdb.Close() })
+	var recs []*kgo.Record
+	for i := range 6 {
+		topic := []string{"foo", "bar", "hello"}[i%3] // slots 12182, 5061, 866
+		recs = append(recs, rec(topic, 0, int64(i), "", fmt.Sprint(i)))
+	}
+	edit := func(c *config.Stream) { c.Key, c.TTL, c.MaxLen, c.MaxAge = "{topic}", time.Minute, 1, time.Hour }
+	t.Run("ttl and both trims", func(t *testing.T) {
+		w := newWriter(t, rdb, edit)
+		if res, err := w.Write(context.Background(), recs); err != nil || res.Written() != len(recs) {
+			t.Fatalf("Write: got %d written, error %v (%v), want %d, nil", res.Written(), err, res.Errs, len(recs))
+		}
+		for _, key := range []string{"foo", "bar", "hello"} {
+			if got := m.TTL(key); got != time.Minute {
+				t.Errorf("TTL %s: got %s, want 1m", key, got)
+			}
+			if got := len(entries(t, m, key)); got != 1 {
+				t.Errorf("stream %s: got %d entries, want 1 (max_len)", key, got)
+			}
+		}
+	})
+	t.Run("wait", func(t *testing.T) {
+		w := newWriter(t, rdb, edit, sink.WithReplicaAcks(1, 10*time.Millisecond))
+		res, err := w.Write(context.Background(), recs)
+		if !errors.Is(err, sink.ErrReplicaShortfall) {
+			t.Fatalf("Write: got error %v, want ErrReplicaShortfall", err)
+		}
+		for i, e := range res.Errs {
+			if !errors.Is(e, sink.ErrReplicaShortfall) {
+				t.Errorf("record %d: got %v, want ErrReplicaShortfall", i, e)
+			}
+		}
+	})
+}
