@@ -14,6 +14,10 @@ const (
 	StreamIDHeaderPrefix = "{header:"
 )
 
+// TombstoneField is the marker field of a null-value record's entry under
+// stream.tombstones: entry (its value is "1"; the value field is left out).
+const TombstoneField = "tombstone"
+
 // StreamIDHeader returns the header name of a {header:NAME} stream.id, and
 // whether id is one.
 func StreamIDHeader(id string) (string, bool) {
@@ -43,6 +47,18 @@ func (c Config) checkStreamControl(p *problemList) {
 	subMillisecond("stream.max_age", s.MaxAge)
 	subMillisecond("stream.ttl", s.TTL)
 	p.oneOf("stream.tombstones", s.Tombstones, "skip", "entry", "delete")
+	if s.Tombstones == "entry" {
+		// The marker must tell a tombstone's entry from every other entry.
+		const marker = TombstoneField
+		switch {
+		case s.ValueField == marker:
+			p.add("stream.value_field", s.ValueField, "is the tombstone marker field of stream.tombstones: entry")
+		case s.KeyField == marker:
+			p.add("stream.key_field", s.KeyField, "is the tombstone marker field of stream.tombstones: entry")
+		case s.HeadersPrefix != "" && strings.HasPrefix(marker, s.HeadersPrefix):
+			p.add("stream.headers_prefix", s.HeadersPrefix, "a header could be stored as the tombstone marker field of stream.tombstones: entry")
+		}
+	}
 	if s.Tombstones == "delete" && !perRecordKey(s.Key) {
 		p.add("stream.tombstones", s.Tombstones,
 			"delete removes the record's whole stream: stream.key must contain {key} or {header:NAME}, got "+quoteIfNeeded(s.Key))

@@ -18,7 +18,7 @@ type metadataField uint8
 // TombstoneField and TombstoneValue mark the entry of a record with a null
 // value under stream.tombstones: entry; the value field is left out.
 const (
-	TombstoneField = "tombstone"
+	TombstoneField = config.TombstoneField
 	TombstoneValue = "1"
 )
 
