@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -82,22 +84,71 @@ func (a replicaAcks) readVerdict(r *bufio.Reader) (verdict, io error) {
 	return fmt.Errorf("%w: %w", ErrReplicaShortfall, err), err
 }
 
-// txWithWait runs cmds in a transaction on one connection of client and
-// then WAIT on that same connection (a second round trip: go-redis sends a
-// transaction as a pipeline of its own). It returns WAIT's verdict.
+// txWithWait runs cmds in a transaction followed by WAIT, in one pipeline
+// on one connection of client (WAIT counts the replicas that acknowledged
+// that connection's writes): MULTI, the commands, EXEC, WAIT. go-redis's
+// own transactions cannot carry a command after EXEC, so the transaction
+// is spelled out and EXEC's replies are handed to the commands as
+// readTransaction does on the direct transport. It returns WAIT's verdict.
 func (a replicaAcks) txWithWait(ctx context.Context, client *redis.Client, cmds []*redis.Cmd) error {
 	conn := client.Conn()
 	defer func() { _ = conn.Close() }()
-	tx := conn.TxPipeline()
+	pipe := conn.Pipeline()
+	multi := redis.NewStatusCmd(ctx, "multi")
+	exec := redis.NewSliceCmd(ctx, "exec")
+	// A generic Cmd: a reply that is not a count must not fail the
+	// pipeline's other commands, as a parse error of an IntCmd would.
+	wait := redis.NewCmd(ctx, "wait", a.n, a.timeoutMS)
+	_ = pipe.Process(ctx, multi)
 	for _, cmd := range cmds {
-		_ = tx.Process(ctx, cmd)
+		_ = pipe.Process(ctx, cmd) // while queued: "QUEUED", or refused
 	}
-	if _, err := tx.Exec(ctx); err != nil && !isReply(err) {
-		// The connection failed: the commands carry that error already
-		// (and are retried), and there is nothing to wait for.
+	_ = pipe.Process(ctx, exec)
+	_ = pipe.Process(ctx, wait)
+	_, _ = pipe.Exec(ctx) // every command carries its own outcome
+	failAll := func(err error) {
+		for _, cmd := range cmds {
+			if cmd.Err() == nil {
+				cmd.SetErr(err)
+			}
+		}
+	}
+	execErr := exec.Err()
+	switch {
+	case execErr != nil && !isReply(execErr):
+		// The connection failed: what was applied is unknown, so the
+		// commands are retried; there is nothing to wait for.
+		failAll(execErr)
 		return nil
+	case multi.Err() != nil:
+		// MULTI refused: the commands ran one by one and their replies are
+		// their outcomes (EXEC answered "EXEC without MULTI") - unless the
+		// connection was in a transaction already, which is then unknown.
+		if slices.ContainsFunc(cmds, func(c *redis.Cmd) bool { return c.Err() == nil && c.Val() == "QUEUED" }) {
+			_ = conn.Do(ctx, "discard").Err()
+			failAll(fmt.Errorf("%w: multi refused inside a transaction: %w", errProtocol, multi.Err()))
+			return nil
+		}
+	case execErr != nil:
+		// EXECABORT: nothing was applied. Any other refusal of EXEC may
+		// leave the connection in MULTI, with WAIT queued: end it.
+		failAll(execErr)
+		if !strings.HasPrefix(execErr.Error(), "EXECABORT ") {
+			_ = conn.Do(ctx, "discard").Err()
+		}
+	case len(exec.Val()) != len(cmds):
+		failAll(fmt.Errorf("%w: exec of %d commands answered %d replies", errProtocol, len(cmds), len(exec.Val())))
+		return nil
+	default:
+		for i, v := range exec.Val() {
+			if rerr, ok := v.(error); ok {
+				cmds[i].SetErr(rerr)
+			} else {
+				cmds[i].SetVal(v)
+			}
+		}
 	}
-	acked, err := conn.Do(ctx, "wait", a.n, a.timeoutMS).Int64()
+	acked, err := wait.Int64()
 	if err != nil {
 		return fmt.Errorf("%w: wait: %w", ErrReplicaShortfall, err)
 	}

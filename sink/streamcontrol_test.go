@@ -324,3 +324,48 @@ func TestWriterClusterStreamControl(t *testing.T) {
 		}
 	})
 }
+
+// The go-redis transport spells the transaction out to put WAIT after EXEC
+// on the same connection: EXEC's replies still reach each record, an
+// EXECABORT still fails them all, and nothing is taken for written that
+// Redis only queued. (The scripted server answers WAIT with +OK, which is
+// not a count: a shortfall.)
+func TestWriterGoRedisWaitTransaction(t *testing.T) {
+	tests := []struct {
+		name    string
+		reject  func(key, value string) string
+		want    []string // the stream afterwards
+		aborted bool
+	}{
+		{"applied", nil, []string{"0", "1", "2"}, false},
+		{"aborted", func(_, v string) string {
+			if v == "1" {
+				return "OOM command not allowed when used memory > 'maxmemory'."
+			}
+			return ""
+		}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTxRedis(t, tt.reject, nil)
+			w := newWriter(t, s.client(t), func(c *config.Stream) { c.Key, c.KeyField, c.Metadata = "s", "", nil },
+				sink.WithGoRedisPipeline(), sink.WithReplicaAcks(1, 10*time.Millisecond))
+			recs := []*kgo.Record{rec("t", 0, 0, "", "0"), rec("t", 0, 1, "", "1"), rec("t", 0, 2, "", "2")}
+			res, err := w.Write(context.Background(), recs)
+			if !sink.Retryable(err) {
+				t.Fatalf("Write: got error %v, want a retryable one", err)
+			}
+			for i, e := range res.Errs {
+				switch {
+				case e == nil:
+					t.Errorf("record %d: got nil, want an error (aborted or not acknowledged)", i)
+				case tt.aborted == errors.Is(e, sink.ErrReplicaShortfall):
+					t.Errorf("record %d: got %v, want shortfall %v", i, e, !tt.aborted)
+				}
+			}
+			if got := s.stream("s"); !slices.Equal(got, tt.want) {
+				t.Errorf("stream: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

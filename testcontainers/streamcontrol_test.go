@@ -5,6 +5,7 @@ package testcontainers
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // The stream-control keys (stream.id, stream.max_age, stream.ttl,
@@ -462,4 +466,65 @@ func TestStreamControlWaitReplica(t *testing.T) {
 	}
 	repLen := newRedis(t, rep.addr).XLen(ctx, s.streamKey(0)).Val()
 	t.Logf("entries: primary %d, replica %d", s.rdb.XLen(ctx, s.streamKey(0)).Val(), repLen)
+}
+
+// TestStreamControlWaitTransports: the sink's WAIT on both transports
+// (direct: WAIT after EXEC in one round trip; go-redis: MULTI … EXEC WAIT
+// in one pipeline) against a real primary and replica: acknowledged while
+// the replica runs, a shortfall (applied, not acknowledged) while it is
+// stopped, acknowledged again once it runs.
+func TestStreamControlWaitTransports(t *testing.T) {
+	needServices(t)
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but redis-server is not installed (Debian package redis-server)")
+		}
+		t.Skip("needs a local redis-server binary (Debian package redis-server) for a primary and replica")
+	}
+	primary := startPrivateRedis(t, bin)
+	rep := startReplica(t, bin, primary.addr)
+	rdb := redis.NewClient(&redis.Options{Addr: primary.addr, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	for _, tr := range []struct {
+		name string
+		opts []sink.WriterOption
+	}{{"direct", nil}, {"go-redis", []sink.WriterOption{sink.WithGoRedisPipeline()}}} {
+		t.Run(tr.name, func(t *testing.T) {
+			cfg := config.Default().Stream
+			cfg.Key = "wait:" + tr.name
+			w, err := sink.NewWriter(rdb, cfg, append(tr.opts, sink.WithReplicaAcks(1, 100*time.Millisecond))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			write := func(what string, wantShortfall bool) {
+				t.Helper()
+				recs := []*kgo.Record{{Topic: "t", Value: []byte(what + "-a")}, {Topic: "t", Value: []byte(what + "-b")}}
+				start := time.Now()
+				res, err := w.Write(ctx, recs)
+				t.Logf("%s, %s: Write took %s: error %v, written %d", tr.name, what, time.Since(start).Round(time.Millisecond), err, res.Written())
+				if got := errors.Is(err, sink.ErrReplicaShortfall); got != wantShortfall {
+					t.Fatalf("%s: got error %v, want shortfall %v", what, err, wantShortfall)
+				}
+				if wantShortfall && (res.Written() != 0 || !sink.Retryable(err)) {
+					t.Errorf("%s: got %d written, retryable %v, want 0 and true", what, res.Written(), sink.Retryable(err))
+				}
+			}
+			write("running", false)
+			if err := rep.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			write("stopped", true)
+			if err := rep.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			write("resumed", false)
+			// The shortfall's entries are on the primary: a retry adds them again.
+			if n := rdb.XLen(ctx, cfg.Key).Val(); n != 6 {
+				t.Errorf("entries on the primary: got %d, want 6", n)
+			}
+		})
+	}
 }
