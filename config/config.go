@@ -90,6 +90,11 @@ type Redis struct {
 	WriteTimeout time.Duration `koanf:"write_timeout"`
 	// PoolSize 0 lets go-redis pick (10 per CPU).
 	PoolSize int `koanf:"pool_size"`
+	// WaitReplicas > 0 sends WAIT after every write, on its connection:
+	// offsets are committed only once that many replicas acknowledged it
+	// within WaitTimeout; fewer is a retryable failure.
+	WaitReplicas int           `koanf:"wait_replicas"`
+	WaitTimeout  time.Duration `koanf:"wait_timeout"`
 }
 
 // Stream describes how a Kafka record becomes a Redis stream entry.
@@ -114,6 +119,18 @@ type Stream struct {
 	MaxLen        int64    `koanf:"max_len"`
 	ApproxTrim    bool     `koanf:"approx_trim"`
 	MaxEntryBytes int      `koanf:"max_entry_bytes"`
+	// ID is the entry ID: "*" (Redis picks), "{timestamp}-*" (the record's
+	// timestamp in ms, Redis's sequence), "{key}" or "{header:NAME}" (an
+	// explicit ms-seq ID taken from the record).
+	ID string `koanf:"id"`
+	// MaxAge > 0 trims entries older than it (MINID now-MaxAge).
+	MaxAge time.Duration `koanf:"max_age"`
+	// TTL > 0 sets the stream key's expiry, refreshed by every write.
+	TTL time.Duration `koanf:"ttl"`
+	// Tombstones decides what a record with a null value does: skip, entry
+	// (an entry with a tombstone marker instead of the value) or delete
+	// (DEL its stream).
+	Tombstones string `koanf:"tombstones"`
 }
 
 // Batch bounds a batch of records written in one pipelined round trip.
@@ -183,6 +200,7 @@ func Default() Config {
 			DialTimeout:  5 * time.Second,
 			ReadTimeout:  3 * time.Second,
 			WriteTimeout: 3 * time.Second,
+			WaitTimeout:  100 * time.Millisecond,
 		},
 		Stream: Stream{
 			Key:           "{topic}",
@@ -193,6 +211,8 @@ func Default() Config {
 			Metadata:      []string{"topic", "partition", "offset", "timestamp"},
 			ApproxTrim:    true,
 			MaxEntryBytes: 1 << 20,
+			ID:            "*",
+			Tombstones:    "skip",
 		},
 		SchemaRegistry: defaultSchemaRegistry(),
 		Encryption:     defaultEncryption(),

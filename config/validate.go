@@ -66,6 +66,7 @@ func (c Config) problems() []error {
 	c.Kafka.check(&p)
 	c.Redis.check(&p)
 	c.Stream.check(&p)
+	c.checkStreamControl(&p)
 	c.Encryption.check(&p, c.Stream)
 	c.SchemaRegistry.check(&p, c.Stream)
 

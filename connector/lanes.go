@@ -217,6 +217,12 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 			c.stats.written.Add(uint64(n))
 			c.metrics.RecordsWritten.Add(float64(n))
 		}
+		if res.Tombstones > 0 {
+			c.metrics.RecordsTombstones.WithLabelValues(c.cfg.Stream.Tombstones).Add(float64(res.Tombstones))
+		}
+		if errors.Is(err, sink.ErrReplicaShortfall) {
+			c.metrics.ReplicaAckShortfalls.Inc()
+		}
 		c.triage(b, poison)
 		return res, err
 	})

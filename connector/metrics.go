@@ -24,6 +24,11 @@ type Metrics struct {
 	Commits             prometheus.Counter
 	CommitErrors        prometheus.Counter
 	DLQProduceErrors    prometheus.Counter
+	// RecordsTombstones counts null-value records by stream.tombstones.
+	RecordsTombstones *prometheus.CounterVec
+	// ReplicaAckShortfalls counts writes fewer replicas than
+	// redis.wait_replicas acknowledged.
+	ReplicaAckShortfalls prometheus.Counter
 }
 
 // NewMetrics builds the metrics and registers them on reg (nil: not registered).
@@ -67,6 +72,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Offset commits that failed (the offsets are committed again later)."}),
 		DLQProduceErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dlq_produce_errors_total",
 			Help: "Records whose produce to the dead-letter topic failed (each retry counts). Never counted toward the Redis breaker."}),
+		RecordsTombstones: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_tombstones_total",
+			Help: "Records with a null value, by what stream.tombstones did with them (skip, entry, delete)."}, []string{"action"}),
+		ReplicaAckShortfalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "replica_ack_shortfalls_total",
+			Help: "Write attempts fewer replicas than redis.wait_replicas acknowledged within redis.wait_timeout (retried)."}),
 	}
 	// Every label value exists from the start, so rate() and increase()
 	// see the first event of each kind.
@@ -76,11 +85,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, reason := range poisonReasons {
 		m.RecordsDeadLettered.WithLabelValues(reason)
 	}
+	for _, action := range []string{"skip", "entry", "delete"} {
+		m.RecordsTombstones.WithLabelValues(action)
+	}
 	if reg != nil {
 		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeadLettered, m.RecordsDropped,
 			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
 			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
-			m.Commits, m.CommitErrors, m.DLQProduceErrors)
+			m.Commits, m.CommitErrors, m.DLQProduceErrors, m.RecordsTombstones, m.ReplicaAckShortfalls)
 	}
 	return m
 }

@@ -24,7 +24,7 @@ const (
 // poisonReasons are the reason label values of krc_records_dead_lettered_total.
 // A decoder's errors name their own reason (schema_not_found, wire_format,
 // decode_failed: internal/schemaregistry).
-var poisonReasons = []string{"unresolvable_key", "invalid_json", "entry_too_large", "rejected", "other",
+var poisonReasons = []string{"unresolvable_key", "invalid_json", "entry_too_large", "id_not_increasing", "invalid_id", "rejected", "other",
 	"schema_not_found", "wire_format", "decode_failed"}
 
 // poisonReason names the kind of a per-record permanent error, as the
@@ -41,6 +41,10 @@ func poisonReason(err error) string {
 		return "invalid_json"
 	case errors.Is(err, sink.ErrEntryTooLarge):
 		return "entry_too_large"
+	case errors.Is(err, sink.ErrIDNotIncreasing): // before ErrInvalidID, which it wraps
+		return "id_not_increasing"
+	case errors.Is(err, sink.ErrInvalidID):
+		return "invalid_id"
 	case errors.Is(err, sink.ErrRejected):
 		return "rejected"
 	}

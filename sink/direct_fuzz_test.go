@@ -98,6 +98,9 @@ func FuzzDirectEncoding(f *testing.F) {
 			cfg.MaxLen, cfg.ApproxTrim = 1000, flags&128 != 0
 		}
 		cfg.MaxEntryBytes = int(maxEntry)
+		if len(value) == 0 && maxEntry%2 == 1 {
+			value, cfg.Tombstones = nil, "entry" // a tombstone's marker entry
+		}
 		var opts []WriterOption
 		if flags&128 != 0 {
 			// Real sealing is randomized (a fresh nonce); both encodings
@@ -110,11 +113,15 @@ func FuzzDirectEncoding(f *testing.F) {
 		}
 		rec := &kgo.Record{Topic: "orders", Partition: 3, Offset: 1 << 40, Key: recKey, Value: value,
 			Timestamp: time.UnixMilli(1700000000123), Headers: []kgo.RecordHeader{{Key: h1, Value: v1}, {Key: h2, Value: v2}}}
-		args := append([]any{"xadd", "s:3"}, w.trim...)
+		var sc writeScratch
+		sc.trim = w.args.AppendTrim(nil, time.UnixMilli(1700000000123))
+		args := []any{"xadd", "s:3"}
+		for _, a := range sc.trim {
+			args = append(args, a)
+		}
 		args = append(args, "*")
 		args, _, errArgs := w.mapping.AppendFields(args, nil, rec)
-		var sc writeScratch
-		errDirect := w.encodeXADD(&sc, "s:3", rec)
+		errDirect := w.encodeXADD(&sc, "s:3", nil, rec)
 		if (errArgs == nil) != (errDirect == nil) {
 			t.Fatalf("generic path: %v; direct path: %v", errArgs, errDirect)
 		}

@@ -33,11 +33,22 @@ var (
 	// ErrInvalidID means Redis refused the entry's explicit ID: malformed,
 	// 0-0, or not above the stream's last ID.
 	ErrInvalidID = errors.New("sink: explicit stream entry ID is invalid or not above the stream's last")
+	// ErrIDNotIncreasing means Redis refused the entry's ID because it is
+	// not above the stream's top entry (stream.id other than "*"). It
+	// wraps ErrInvalidID.
+	ErrIDNotIncreasing = fmt.Errorf("%w: not above the stream's top entry", ErrInvalidID)
 )
 
 // ErrSchemaRegistryUnavailable means the schema registry could not be
 // asked for a record's schema: the record waits, as for a Redis failure.
 var ErrSchemaRegistryUnavailable = errors.New("sink: schema registry unavailable")
+
+// ErrReplicaShortfall means fewer replicas than redis.wait_replicas
+// acknowledged a write within redis.wait_timeout (or WAIT itself failed).
+// The entries are in the primary, but not known to be on the replicas, so
+// the write is not acknowledged: it is retryable and counts toward the
+// breaker, and its retry adds the entries again.
+var ErrReplicaShortfall = errors.New("sink: fewer replicas than redis.wait_replicas acknowledged the write")
 
 // recordCaused lists the sentinels of the per-record permanent errors.
 var recordCaused = []error{ErrUnresolvableKey, ErrInvalidJSON, ErrEntryTooLarge, ErrRejected, ErrInvalidID, ErrUndecodable}
@@ -88,8 +99,9 @@ func replyKind(msg string) error {
 	case strings.HasPrefix(msg, "WRONGTYPE "):
 		// XADD touches only its target key.
 		return ErrRejected
-	case strings.HasPrefix(msg, "ERR The ID specified in XADD is equal or smaller than the target stream top item"),
-		strings.HasPrefix(msg, "ERR The ID specified in XADD must be greater than 0-0"),
+	case strings.HasPrefix(msg, "ERR The ID specified in XADD is equal or smaller than the target stream top item"):
+		return ErrIDNotIncreasing
+	case strings.HasPrefix(msg, "ERR The ID specified in XADD must be greater than 0-0"),
 		strings.HasPrefix(msg, "ERR Invalid stream ID specified as stream command argument"):
 		return ErrInvalidID
 	}

@@ -107,7 +107,7 @@ var replyClasses = []struct {
 	{"ERR Transaction contains write commands but instance is now a read-only replica. EXEC aborted.", nil},
 	{"SOMETHINGNEW a reply no version of Redis gave yet", nil},
 	{"WRONGTYPE Operation against a key holding the wrong kind of value", sink.ErrRejected},
-	{"ERR The ID specified in XADD is equal or smaller than the target stream top item", sink.ErrInvalidID},
+	{"ERR The ID specified in XADD is equal or smaller than the target stream top item", sink.ErrIDNotIncreasing},
 	{"ERR The ID specified in XADD must be greater than 0-0", sink.ErrInvalidID},
 	{"ERR Invalid stream ID specified as stream command argument", sink.ErrInvalidID},
 }

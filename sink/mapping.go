@@ -15,6 +15,16 @@ import (
 
 type metadataField uint8
 
+// TombstoneField and TombstoneValue mark the entry of a record with a null
+// value under stream.tombstones: entry; the value field is left out.
+const (
+	TombstoneField = config.TombstoneField
+	TombstoneValue = "1"
+)
+
+// respTombstone is the marker pair encoded as RESP.
+var respTombstone = appendBulk(appendBulk(nil, TombstoneField), TombstoneValue)
+
 const (
 	metaTopic metadataField = iota
 	metaPartition
@@ -33,6 +43,9 @@ type FieldMapping struct {
 	valueName     any
 	keyName       any
 	maxEntryBytes int
+	// tombstones marks records with a null value instead of storing one
+	// (stream.tombstones: entry).
+	tombstones bool
 
 	// decode holds the decoders of stream.format and stream.key_format
 	// avro, protobuf and json_schema (decoded.go).
@@ -60,6 +73,7 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 		maxEntryBytes: cfg.MaxEntryBytes,
 		valueName:     cfg.ValueField,
 		keyName:       cfg.KeyField,
+		tombstones:    cfg.Tombstones == "entry",
 	}
 	var err error
 	if m.decode, err = decodedFormatsOf(cfg); err != nil {
@@ -97,7 +111,9 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 // is sent. size is the entry's payload size in bytes.
 func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record) (out []any, arena []byte, err error) {
 	start := len(args)
-	if m.json {
+	if m.tombstones && rec.Value == nil {
+		args = append(args, TombstoneField, TombstoneValue)
+	} else if m.json {
 		if m.decode.value != nil {
 			args, err = appendObjectFields(args, rec.Value) // decoded.go
 		} else {
@@ -158,7 +174,7 @@ func (m *FieldMapping) AppendFields(args []any, scratch []byte, rec *kgo.Record)
 // respFieldArgs is the number of arguments appendRESPFields appends for rec.
 func (m *FieldMapping) respFieldArgs(rec *kgo.Record) int {
 	n := 1 + len(m.metadata)
-	if m.seal != nil {
+	if m.seal != nil && !(m.tombstones && rec.Value == nil) {
 		n++
 	}
 	if m.keyField != "" && rec.Key != nil {
@@ -182,7 +198,10 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		dst = appendBulk(append(dst, name...), value)
 		size += nameLen + len(value)
 	}
-	if m.seal != nil {
+	if m.tombstones && rec.Value == nil {
+		dst = append(dst, respTombstone...)
+		size += len(TombstoneField) + len(TombstoneValue)
+	} else if m.seal != nil {
 		begin := len(scratch)
 		scratch = m.seal.AppendSeal(scratch, rec.Value, m.valueField)
 		pair(m.respValueName, len(m.valueField), scratch[begin:])

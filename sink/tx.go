@@ -102,27 +102,62 @@ func readTransaction(r *bufio.Reader, n int, queued []error, reply func(int, err
 // execTx runs cmds, in order, in go-redis transactions: one for a
 // standalone or sentinel client, one per hash slot, concurrently, for a
 // cluster client (go-redis refuses a cluster transaction spanning slots).
-// keys[i] is cmds[i]'s stream. Each command carries its own outcome.
-func (w *Writer) execTx(ctx context.Context, cmds []*redis.Cmd, keys []string) {
-	run := func(cmds []*redis.Cmd) {
+// keys[i] is cmds[i]'s stream. Each command carries its own outcome. With
+// replica acks each transaction is followed by WAIT on its connection, and
+// the first shortfall is returned.
+func (w *Writer) execTx(ctx context.Context, cmds []*redis.Cmd, keys []string) error {
+	run := func(cmds []*redis.Cmd, key string) error {
+		if w.acks.n > 0 {
+			return w.execTxWait(ctx, cmds, key)
+		}
 		tx := w.client.TxPipeline()
 		for _, cmd := range cmds {
 			_ = tx.Process(ctx, cmd)
 		}
 		_, _ = tx.Exec(ctx) // every command carries its own error
+		return nil
 	}
 	if !w.cluster {
-		run(cmds)
-		return
+		return run(cmds, "")
 	}
 	slots := map[int][]*redis.Cmd{}
+	slotKey := map[int]string{}
 	for i, cmd := range cmds {
 		slot := clusterSlot(keys[i])
 		slots[slot] = append(slots[slot], cmd)
+		slotKey[slot] = keys[i]
 	}
 	var wg sync.WaitGroup
-	for _, group := range slots {
-		wg.Go(func() { run(group) })
+	var mu sync.Mutex
+	var acks error
+	for slot, group := range slots {
+		wg.Go(func() {
+			if err := run(group, slotKey[slot]); err != nil {
+				mu.Lock()
+				acks = cmp.Or(acks, err)
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
+	return acks
+}
+
+// execTxWait runs one transaction and WAIT on one connection: the client's
+// own, or on a cluster the connection to the primary serving key.
+func (w *Writer) execTxWait(ctx context.Context, cmds []*redis.Cmd, key string) error {
+	var client *redis.Client
+	switch c := w.client.(type) {
+	case *redis.Client:
+		client = c
+	case *redis.ClusterClient:
+		var err error
+		if client, err = c.MasterForKey(ctx, key); err != nil {
+			for _, cmd := range cmds {
+				cmd.SetErr(fmt.Errorf("sink: primary for %s: %w", key, err))
+			}
+			return nil
+		}
+	}
+	return w.acks.txWithWait(ctx, client, cmds)
 }

@@ -2,11 +2,12 @@ package sink
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,15 +17,21 @@ import (
 
 // Result reports, record by record, what a Write achieved.
 type Result struct {
-	// Errs has one entry per record of the batch: nil when the record is in
-	// Redis, else why it is not. Retryable(Errs[i]) tells the two kinds apart.
+	// Errs has one entry per record of the batch: nil when the record is
+	// done - in Redis, or a null value that stream.tombstones skips - else
+	// why it is not. Retryable(Errs[i]) tells the two kinds apart.
 	Errs []error
 	// Streams has the target stream key of each record ("" when it could not
-	// be rendered).
+	// be rendered, or was not needed).
 	Streams []string
+	// Tombstones counts the records with a null value that are done, as
+	// stream.tombstones says; Skipped counts those of them that were
+	// skipped (no command sent).
+	Tombstones, Skipped int
 }
 
-// Written counts the records that are in Redis.
+// Written counts the records that are in Redis (skipped tombstones are
+// done, but not written).
 func (r Result) Written() int {
 	n := 0
 	for _, err := range r.Errs {
@@ -32,7 +39,7 @@ func (r Result) Written() int {
 			n++
 		}
 	}
-	return n
+	return n - r.Skipped
 }
 
 // Writer appends records to Redis streams, one XADD per record and one
@@ -44,7 +51,10 @@ type Writer struct {
 	key      *StreamKeyTemplate
 	fallback *StreamKeyTemplate
 	mapping  *FieldMapping
-	trim     []any // the MAXLEN clause, shared by every XADD
+	args     *XAddArgs // trim clause, entry ID, per-stream commands
+	tomb     string    // stream.tombstones: skip, entry or delete
+	acks     replicaAcks
+	now      func() time.Time
 	scratch  sync.Pool
 	direct   *directPool // nil: go-redis pipelines (see direct.go)
 	noDirect bool
@@ -63,9 +73,14 @@ type writeScratch struct {
 	queued []error      // direct: the replies to the commands while queued
 	args   []any        // direct, json format: one command's arguments, reused
 	out    []byte       // direct: the encoded commands
-	prefix []byte       // direct: "xadd", the key, the trim clause and "*", encoded
+	prefix []byte       // direct: "xadd", the key, the trim clause (and "*"), encoded
 	// prefixKey is the stream key prefix was encoded for.
 	prefixKey string
+	trim      []string            // this write's trim clause
+	id        []byte              // one record's entry ID
+	streams   []string            // the streams the write sends commands to, in order
+	seen      map[string]struct{} // streams, as a set
+	after     [][]string          // one stream's commands after its entries
 }
 
 // NewWriter builds a Writer for the stream configuration.
@@ -74,7 +89,10 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{client: client, key: key}
+	w := &Writer{client: client, key: key, tomb: cfg.Tombstones, now: time.Now}
+	if w.tomb == "" {
+		w.tomb = "skip"
+	}
 	_, w.cluster = client.(*redis.ClusterClient)
 	w.scratch.New = func() any { return new(writeScratch) }
 	if cfg.FallbackKey != "" {
@@ -85,12 +103,8 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 	if w.mapping, err = NewFieldMapping(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.MaxLen > 0 {
-		op := "="
-		if cfg.ApproxTrim {
-			op = "~"
-		}
-		w.trim = []any{"maxlen", op, strconv.FormatInt(cfg.MaxLen, 10)}
+	if w.args, err = NewXAddArgs(cfg); err != nil {
+		return nil, err
 	}
 	for _, o := range opts {
 		if err := o(w); err != nil {
@@ -104,6 +118,14 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 		w.direct = directFor(client)
 	}
 	return w, nil
+}
+
+// WithClock sets the clock stream.max_age's MINID threshold is taken from.
+func WithClock(now func() time.Time) WriterOption {
+	return func(w *Writer) error {
+		w.now = now
+		return nil
+	}
 }
 
 // WithGoRedisPipeline makes the Writer send its XADDs through go-redis
@@ -137,11 +159,16 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	sc := w.scratch.Get().(*writeScratch)
 	defer w.release(sc)
 	goRedis := w.direct == nil
-	var slab []any
+	now := w.now()
+	sc.trim = w.args.AppendTrim(sc.trim[:0], now)
+	var slab, trim []any
 	if goRedis {
 		// Every command's arguments are a window of one slab per Write
 		// (one allocation per batch, not per record); the commands own it.
-		slab = make([]any, 0, len(recs)*(12+len(w.trim)))
+		slab = make([]any, 0, len(recs)*(13+len(sc.trim)))
+		for _, a := range sc.trim {
+			trim = append(trim, a)
+		}
 	} else {
 		slab = sc.args[:0] // encoded before the next record's are built
 		sc.out = append(sc.out, respMulti...)
@@ -154,6 +181,12 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	lastKey := ""
 	var lastKeyArg any // lastKey boxed once: boxing a string allocates
 	for i, rec := range recs {
+		if rec.Value == nil && w.tomb != "entry" {
+			if w.tomb == "delete" {
+				w.appendDelete(ctx, sc, &res, i, rec)
+			} // else skipped: done, and counted below
+			continue
+		}
 		var stream string
 		if !w.key.PerRecord() && rec.Partition == lastPartition && rec.Topic == lastTopic {
 			stream = lastKey
@@ -167,8 +200,17 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			lastTopic, lastPartition, lastKey, lastKeyArg = rec.Topic, rec.Partition, stream, stream
 		}
 		res.Streams[i] = stream
+		var id []byte // nil: "*"
+		if !w.args.AutoID() {
+			var err error
+			if sc.id, err = w.args.AppendID(sc.id[:0], rec); err != nil {
+				res.Errs[i] = err
+				continue
+			}
+			id = sc.id
+		}
 		if !goRedis && w.mapping.encodesDirect() {
-			if err := w.encodeXADD(sc, stream, rec); err != nil {
+			if err := w.encodeXADD(sc, stream, id, rec); err != nil {
 				res.Errs[i] = err
 				continue
 			}
@@ -177,8 +219,12 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 		}
 		start := len(slab)
 		slab = append(slab, "xadd", lastKeyArg)
-		slab = append(slab, w.trim...)
-		slab = append(slab, "*")
+		slab = append(slab, trim...)
+		if id == nil {
+			slab = append(slab, "*")
+		} else {
+			slab = append(slab, string(id))
+		}
 		var err error
 		slab, sc.arena, err = w.mapping.appendFieldsContext(ctx, slab, sc.arena, rec)
 		if err != nil {
@@ -210,11 +256,21 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 		sc.args = slab // reused; with pipelines the commands own the slab
 	}
 	if len(sc.index) == 0 {
-		return res, unavailable
+		return countTombstones(res, recs), unavailable
 	}
+	w.appendAfter(ctx, sc, res.Streams, now)
+	var after error
 	retry := unavailable
 	fail := func(j int, err error) {
 		i := sc.index[j]
+		if i < 0 {
+			// A command after the entries: a reply the record causes
+			// (WRONGTYPE) the stream's entries carry themselves.
+			if rejection(err, "") == nil && after == nil {
+				after = fmt.Errorf("sink: after the entries: %w", err)
+			}
+			return
+		}
 		// Only a reply the entry itself caused fails the record alone;
 		// anything else fails the write, to be retried.
 		if rej := rejection(err, res.Streams[i]); rej != nil {
@@ -226,35 +282,55 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			retry = res.Errs[i]
 		}
 	}
+	var acks error // the replicas' verdict
 	if !goRedis {
 		sc.out = append(sc.out, respExec...)
-		w.sendDirect(ctx, sc, fail)
-		return res, retry
-	}
-	w.execTx(ctx, sc.cmds, sc.keys)
-	for j, cmd := range sc.cmds {
-		if err := cmd.Err(); err != nil {
-			fail(j, err)
+		if w.acks.n > 0 {
+			sc.out = w.acks.appendWAIT(sc.out)
+		}
+		acks = w.sendDirect(ctx, sc, fail)
+	} else {
+		acks = w.execTx(ctx, sc.cmds, sc.keys)
+		for j, cmd := range sc.cmds {
+			if err := cmd.Err(); err != nil {
+				fail(j, err)
+			}
 		}
 	}
-	return res, retry
+	// A failed command after the entries, or too few replicas: what the
+	// write applied is not acknowledged, so its records are retried.
+	if err := cmp.Or(after, acks); err != nil {
+		for _, i := range sc.index {
+			if i >= 0 && res.Errs[i] == nil {
+				res.Errs[i] = err
+			}
+		}
+		retry = cmp.Or(retry, err)
+	}
+	return countTombstones(res, recs), retry
 }
 
 // encodeXADD appends rec's XADD to sc.out as RESP, straight from the
 // record's bytes (the raw format on the direct transport). The command's
-// arguments before the entry's fields are encoded once per stream key.
-func (w *Writer) encodeXADD(sc *writeScratch, stream string, rec *kgo.Record) error {
+// arguments before the entry's fields are encoded once per stream key; id
+// is the entry's explicit ID, nil for "*".
+func (w *Writer) encodeXADD(sc *writeScratch, stream string, id []byte, rec *kgo.Record) error {
 	if stream != sc.prefixKey || len(sc.prefix) == 0 {
 		sc.prefix = appendBulk(appendBulk(sc.prefix[:0], "xadd"), stream)
-		for _, a := range w.trim {
-			sc.prefix = appendBulk(sc.prefix, a.(string))
+		for _, a := range sc.trim {
+			sc.prefix = appendBulk(sc.prefix, a)
 		}
-		sc.prefix = appendBulk(sc.prefix, "*")
+		if w.args.AutoID() {
+			sc.prefix = appendBulk(sc.prefix, "*")
+		}
 		sc.prefixKey = stream
 	}
 	begin := len(sc.out)
-	sc.out = appendHeader(sc.out, '*', 3+len(w.trim)+w.mapping.respFieldArgs(rec))
+	sc.out = appendHeader(sc.out, '*', 3+len(sc.trim)+w.mapping.respFieldArgs(rec))
 	sc.out = append(sc.out, sc.prefix...)
+	if id != nil {
+		sc.out = appendBulk(sc.out, id)
+	}
 	var err error
 	sc.out, sc.arena, err = w.mapping.appendRESPFields(sc.out, sc.arena, rec)
 	if err != nil {
@@ -264,8 +340,9 @@ func (w *Writer) encodeXADD(sc *writeScratch, stream string, rec *kgo.Record) er
 }
 
 // sendDirect sends the transaction encoded in sc.out on a connection of the
-// direct pool and reports each failed command to fail.
-func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int, error)) {
+// direct pool and reports each failed command to fail. With replica acks it
+// returns WAIT's verdict.
+func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int, error)) (acks error) {
 	n := len(sc.index)
 	var dc *directConn
 	err := ctx.Err() // a cancelled write is not sent at all
@@ -279,7 +356,7 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 		for j := range n {
 			fail(j, err)
 		}
-		return
+		return nil
 	}
 	sc.queued = slices.Grow(sc.queued[:0], n)[:n]
 	read := 0
@@ -292,6 +369,10 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 				fail(j, reply)
 			}
 		})
+		if err != nil || w.acks.n == 0 {
+			return err
+		}
+		acks, err = w.acks.readVerdict(r)
 		return err
 	})
 	if err != nil {
@@ -301,13 +382,14 @@ func (w *Writer) sendDirect(ctx context.Context, sc *writeScratch, fail func(int
 		for j := read; j < n; j++ {
 			fail(j, err)
 		}
-		return
+		return acks
 	}
 	if !reusable {
 		_ = dc.conn.Close()
-		return
+		return acks
 	}
 	w.direct.put(dc)
+	return acks
 }
 
 // release returns sc to the pool, dropping references to the batch's data.
@@ -319,6 +401,10 @@ func (w *Writer) release(sc *writeScratch) {
 	clear(sc.args[:cap(sc.args)])
 	sc.cmds, sc.keys, sc.queued, sc.index, sc.arena, sc.args, sc.out = sc.cmds[:0], sc.keys[:0], sc.queued[:0], sc.index[:0], sc.arena[:0], sc.args[:0], sc.out[:0]
 	sc.prefix, sc.prefixKey = sc.prefix[:0], ""
+	clear(sc.streams)
+	clear(sc.seen)
+	clear(sc.after)
+	sc.streams, sc.after, sc.trim = sc.streams[:0], sc.after[:0], sc.trim[:0]
 	w.scratch.Put(sc)
 }
 

@@ -169,6 +169,7 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 		}
 		wopts = append(wopts, sink.WithSchemaRegistry(sreg))
 	}
+	wopts = append(wopts, sink.WithReplicaAcks(cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout))
 	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		return usageError{err}
