@@ -5,6 +5,7 @@ package testcontainers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,18 +35,28 @@ import (
 //   - min_replicas_to_write_1: both servers refuse writes without a replica
 //     (NOREPLICAS, retryable) as soon as the replica leaves the old master:
 //     lost must be 0;
+//   - wait_replicas_1: the servers' defaults, and the connector waits for
+//     one replica (redis.wait_replicas 1, WAIT after each write): a write
+//     the old master took after its replica left is a shortfall, retried
+//     against the new master, so lost must be 0 (duplicates are expected);
 //   - no_min_replicas: the servers' defaults; records are lost, but only
 //     records written before +switch-master: each lost record must have been
 //     produced before it (plus a second of slack), i.e. the connector
 //     followed the switch. The loss is the window docs/RELIABILITY.md reports.
 func TestSentinelFailover(t *testing.T) {
 	t.Run("min_replicas_to_write_1", func(t *testing.T) {
-		r := runSentinelFailover(t, "sentinel_failover", 1)
+		r := runSentinelFailover(t, "sentinel_failover", 1, nil)
+		r.s.verify(t, r.pr, verifyOpts{})
+		r.s.checkCommittedHeld(t)
+	})
+	t.Run("wait_replicas_1", func(t *testing.T) {
+		r := runSentinelFailover(t, "sentinel_failover_wait", 0, map[string]string{
+			"KRC_REDIS_WAIT_REPLICAS": "1", "KRC_REDIS_WAIT_TIMEOUT": "500ms"})
 		r.s.verify(t, r.pr, verifyOpts{})
 		r.s.checkCommittedHeld(t)
 	})
 	t.Run("no_min_replicas", func(t *testing.T) {
-		r := runSentinelFailover(t, "sentinel_failover_async", 0)
+		r := runSentinelFailover(t, "sentinel_failover_async", 0, nil)
 		rep, lastLost := r.lost(t)
 		if rep.OutOfOrder != 0 {
 			t.Errorf("oracle: got out_of_order=%d, want 0", rep.OutOfOrder)
@@ -72,7 +83,7 @@ type sentinelRun struct {
 	switchAt  time.Time // when the last sentinel published +switch-master
 }
 
-func runSentinelFailover(t *testing.T, name string, minReplicas int) *sentinelRun {
+func runSentinelFailover(t *testing.T, name string, minReplicas int, extra map[string]string) *sentinelRun {
 	t.Helper()
 	sentinels := splitList(needEndpoint(t, "REDIS_SENTINEL_ADDRS"))
 	master := needEndpoint(t, "REDIS_SENTINEL_MASTER")
@@ -97,11 +108,13 @@ func runSentinelFailover(t *testing.T, name string, minReplicas int) *sentinelRu
 		switched[i] = watchSwitchMaster(t, addr)
 	}
 	pr := newProducer(t, s.topic, s.partitions)
-	c := startConnector(t, "a", s.env(map[string]string{
+	env := map[string]string{
 		"KRC_REDIS_MODE":        "sentinel",
 		"KRC_REDIS_ADDRS":       strings.Join(sentinels, ","),
 		"KRC_REDIS_MASTER_NAME": master,
-	}))
+	}
+	maps.Copy(env, extra)
+	c := startConnector(t, "a", s.env(env))
 	loadStart := time.Now()
 	l := startLoad(pr, total, rate)
 	s.waitEntries(t, total/5, 2*time.Minute, c)
