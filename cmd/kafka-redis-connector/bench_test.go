@@ -14,7 +14,8 @@ func TestBenchCommand(t *testing.T) {
 	addr := miniredis.RunT(t).Addr()
 	quick := []string{"bench", "--redis-addr", addr, "--records", "5000", "--rounds", "1", "--naive-budget", "500ms",
 		"--paced-rate", "500", "--paced-duration", "200ms", "--latency-duration", "0", "-q"}
-	line := regexp.MustCompile(`(?m)^bench: raw=\d+ naive=\d+ default=\d+ tuned=\d+ tuned/raw=[0-9.]+ tuned/naive=[0-9.]+ cpu_us_per_event=[0-9.]+ rss_mib=[0-9.]+\n\z`)
+	line := regexp.MustCompile(`(?m)^bench: raw=\d+ naive=\d+ default=\d+ tuned=\d+ ceiling=\d+ tuned/raw=[0-9.]+ tuned/naive=[0-9.]+` +
+		` default/tuned=[0-9.]+ tuned/ceiling=[0-9.]+ cpu_us_per_event=[0-9.]+ rss_mib=[0-9.]+\n\z`)
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -42,8 +43,8 @@ func TestBenchCommand(t *testing.T) {
 			}
 			if strings.Contains(strings.Join(tc.args, " "), "--json") {
 				var v map[string]any
-				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["tuned/raw"] == nil {
-					t.Errorf("json: got %v, %v, want an object with tuned/raw", v, err)
+				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["tuned/raw"] == nil || v["tuned/ceiling"] == nil {
+					t.Errorf("json: got %v, %v, want an object with tuned/raw and tuned/ceiling", v, err)
 				}
 			}
 		})
