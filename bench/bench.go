@@ -43,8 +43,14 @@ type Config struct {
 	Tuned config.Batch
 	// PhaseTimeout bounds each wait (a drain, a join).
 	PhaseTimeout time.Duration
-	// CPUProfile, if set, receives a CPU profile of the tuned drain (first
-	// round); HeapProfile a heap profile when it is half done.
+	// ConnectorBinary is the kafka-redis-connector executable the default
+	// and tuned contenders run as: `run`, configured through KRC_*
+	// environment variables, as deployed, so their CPU and RSS figures are
+	// the connector's alone. Empty runs them in the bench process instead.
+	ConnectorBinary string
+	// CPUProfile, if set, receives a CPU profile of a tuned drain in the
+	// bench process, after the rounds; HeapProfile a heap profile when it
+	// is half done.
 	CPUProfile  string
 	HeapProfile string
 	// Log receives progress lines (nil: none).
@@ -157,6 +163,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	ceiling := res.run("ceiling").EventsPerSec
 	for i := range res.Runs {
 		res.Runs[i].OverCeiling = ratio(res.Runs[i].EventsPerSec, ceiling)
+	}
+	if err := e.profileInProcess(ctx, backlog); err != nil {
+		return res, err
 	}
 
 	if cfg.LatencyDuration > 0 {

@@ -2,7 +2,9 @@
 // ceiling (Redis taking the same entries, pre-encoded, as fast as it can),
 // the go-redis pipeline sink and a naive forwarder: events/s, MB/s, CPU per
 // event, peak RSS and end-to-end latency, plus a latency run at a fixed low
-// rate and a scaling table over partitions and value sizes. The bench
+// rate and a scaling table over partitions and value sizes. The connector
+// contenders run as the built binary in processes of their own, as
+// deployed, so their CPU and RSS are the connector's alone. The bench
 // command runs it; BENCHMARKS.md publishes its figures.
 //
 // Every latency figure, the connector's and each contender's, is recorded

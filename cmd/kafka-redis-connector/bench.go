@@ -41,6 +41,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", cfg.PhaseTimeout, "bound on each phase (a drain, a join)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain (first round) to `file`")
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
+	self, _ := os.Executable()
+	fs.StringVar(&cfg.ConnectorBinary, "binary", self, "connector `executable` the default and tuned contenders run as (`run`, in processes of their own; empty: in the bench process)")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := parseFlags(fs, args, stderr); err != nil {

@@ -3,12 +3,26 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 )
+
+// asMainEnv marks a process started from this test binary as the command
+// itself: bench runs its connector contenders as `<its own executable>
+// run`, which here is the test binary.
+const asMainEnv = "KAFKA_REDIS_CONNECTOR_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Setenv(asMainEnv, "1")
+	os.Exit(m.Run())
+}
 
 func TestBenchCommand(t *testing.T) {
 	addr := miniredis.RunT(t).Addr()
@@ -45,6 +59,10 @@ func TestBenchCommand(t *testing.T) {
 				var v map[string]any
 				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["tuned/raw"] == nil || v["tuned/ceiling"] == nil {
 					t.Errorf("json: got %v, %v, want an object with tuned/raw and tuned/ceiling", v, err)
+				}
+				// The connector contenders ran as processes of their own.
+				if got := strings.Count(stdout.String(), "the connector binary in a process of its own"); got != 2 {
+					t.Errorf("json: got %d contenders in a process of their own, want 2 (default, tuned)", got)
 				}
 			}
 		})
