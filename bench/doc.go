@@ -4,8 +4,9 @@
 // event, peak RSS and end-to-end latency, plus a latency run at a fixed low
 // rate and a scaling table over partitions and value sizes. The connector
 // contenders run as the built binary in processes of their own, as
-// deployed, so their CPU and RSS are the connector's alone. The bench
-// command runs it; BENCHMARKS.md publishes its figures.
+// deployed, so their CPU and RSS are the connector's alone. Guard is the
+// regression guard of `make bench-quick`. The bench command runs it;
+// BENCHMARKS.md publishes its figures.
 //
 // Every latency figure, the connector's and each contender's, is recorded
 // with the same histogram (package internal/latency).

@@ -43,10 +43,27 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
 	self, _ := os.Executable()
 	fs.StringVar(&cfg.ConnectorBinary, "binary", self, "connector `executable` the default and tuned contenders run as (`run`, in processes of their own; empty: in the bench process)")
+	redisServer := fs.String("redis-server", "", "start a private redis-server `executable` (a path, or a name on PATH) on a free loopback port for this run and stop it after (instead of --redis-addr)")
+	quick := fs.Bool("quick", false, "the regression guard (make bench-quick): "+quickText+"; exits 1 if a ratio of the run falls below its floor ("+bench.QuickGuard().String()+")")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, value := range quickFlags {
+			if !set[name] {
+				_ = fs.Set(name, value)
+			}
+		}
+		if !set["redis-addr"] && !set["redis-server"] {
+			*redisServer = "redis-server"
+		}
+		if *scaling || *latencyOnly {
+			return usageError{errors.New("--quick is the bench run; it takes no --scaling or --latency")}
+		}
 	}
 	if *brokers != "" {
 		cfg.Brokers = strings.Split(*brokers, ",")
@@ -60,6 +77,21 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *redisServer != "" {
+		srv, err := bench.StartRedisServer(ctx, *redisServer)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(stderr, err)
+			}
+		}()
+		cfg.RedisAddr = srv.Addr
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "bench: private redis-server (pid %d) on %s\n", srv.Pid(), srv.Addr)
+		}
+	}
 	tables := stdout
 	if *asJSON {
 		tables = stderr
@@ -102,6 +134,28 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprintln(stdout, res.Summary().Line())
+	if *quick {
+		return guard(res.Summary(), stderr)
+	}
+	return nil
+}
+
+// quickFlags are the --quick preset, for the flags not given explicitly.
+var quickFlags = map[string]string{
+	"records": "200000", "rounds": "3", "naive-budget": "2s", "paced-rate": "2000", "paced-duration": "2s",
+	"latency-duration": "0", "phase-timeout": "1m",
+}
+
+const quickText = "200,000 records, 3 rounds, 2 s paced phases, no latency run, an embedded broker unless --brokers," +
+	" a private redis-server unless --redis-addr"
+
+// guard applies bench-quick's regression guard to the run's figures.
+func guard(s bench.Summary, stderr io.Writer) error {
+	g := bench.QuickGuard()
+	if problems := g.Check(s); len(problems) > 0 {
+		return fmt.Errorf("regression guard failed (%s): %s", g, strings.Join(problems, "; "))
+	}
+	fmt.Fprintf(stderr, "bench: regression guard passed (%s)\n", g)
 	return nil
 }
 

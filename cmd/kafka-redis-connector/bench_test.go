@@ -40,6 +40,9 @@ func TestBenchCommand(t *testing.T) {
 		{name: "ends with the bench line", args: quick, wantCode: 0, wantStdout: line},
 		{name: "json", args: append(quick, "--json"), wantCode: 0, wantStdout: regexp.MustCompile(`^\{`)},
 		{name: "no records", args: []string{"bench", "--records", "0", "--redis-addr", addr}, wantCode: 2, wantStderr: "records must be positive"},
+		{name: "quick and scaling", args: []string{"bench", "--quick", "--scaling"}, wantCode: 2, wantStderr: "takes no --scaling"},
+		{name: "quick without redis-server", args: []string{"bench", "--quick", "--redis-server", "no-such-redis-server"}, wantCode: 1,
+			wantStderr: "no redis-server executable"},
 		{name: "two modes", args: []string{"bench", "--scaling", "--latency"}, wantCode: 2, wantStderr: "pick one"},
 		{name: "no redis", args: []string{"bench", "--redis-addr", "127.0.0.1:1"}, wantCode: 1, wantStderr: "no redis answers at 127.0.0.1:1"},
 	} {
