@@ -48,6 +48,9 @@ type Config struct {
 	// environment variables, as deployed, so their CPU and RSS figures are
 	// the connector's alone. Empty runs them in the bench process instead.
 	ConnectorBinary string
+	// RedisBenchmark, if set, is the redis-benchmark executable: the
+	// ceiling is also measured with it, and the faster method counts.
+	RedisBenchmark string
 	// CPUProfile, if set, receives a CPU profile of a tuned drain in the
 	// bench process, after the rounds; HeapProfile a heap profile when it
 	// is half done.

@@ -169,3 +169,34 @@ func TestTailWriter(t *testing.T) {
 		t.Errorf("got %q, want the last 5 bytes %q", got, "defgh")
 	}
 }
+
+func TestRedisBenchmark(t *testing.T) {
+	args, err := redisBenchmarkArgs("127.0.0.1:6390", []any{"xadd", "s", "*", "value", []byte("a b")}, 1000, 4, 64)
+	want := []string{"-h", "127.0.0.1", "-p", "6390", "-n", "1000", "-c", "4", "-P", "64", "--csv", "xadd", "s", "*", "value", "a b"}
+	if err != nil || !slices.Equal(args, want) {
+		t.Errorf("args: got %q, %v, want %q", args, err, want)
+	}
+	// redis-benchmark 7.0's --csv output; the command line in the first
+	// column holds quotes and commas of its own here.
+	const v7 = `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+"XADD s * value lg1:"x","y";... key key-3","401929.28","1.096","0.312","0.751","3.143","5.223","11.703"
+`
+	for _, tc := range []struct {
+		name, out string
+		want      float64
+		wantErr   bool
+	}{
+		{"redis 7", v7, 401929.28, false},
+		{"redis 6 (two columns)", "\"test\",\"rps\"\n\"XADD s *\",\"250000.00\"\n", 250000, false},
+		{"no header", `"XADD s *","1.0"`, 0, true},
+		{"no result", strings.SplitN(v7, "\n", 2)[0], 0, true},
+		{"not a number", strings.Replace(v7, "401929.28", "fast", 1), 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseRedisBenchmarkCSV([]byte(tc.out))
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("got %v, %v, want %v (error: %v)", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -43,6 +44,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
 	self, _ := os.Executable()
 	fs.StringVar(&cfg.ConnectorBinary, "binary", self, "connector `executable` the default and tuned contenders run as (`run`, in processes of their own; empty: in the bench process)")
+	redisBenchmark, _ := exec.LookPath("redis-benchmark")
+	fs.StringVar(&cfg.RedisBenchmark, "redis-benchmark", redisBenchmark, "redis-benchmark `executable`: the ceiling is also measured with it and the faster method counts (empty: only the bench's own RESP writer)")
 	redisServer := fs.String("redis-server", "", "start a private redis-server `executable` (a path, or a name on PATH) on a free loopback port for this run and stop it after (instead of --redis-addr)")
 	quick := fs.Bool("quick", false, "the regression guard (make bench-quick): "+quickText+"; exits 1 if a ratio of the run falls below its floor ("+bench.QuickGuard().String()+")")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
