@@ -169,7 +169,7 @@ func ceilingRun(ctx context.Context, addr string, buf []byte, ends []int, conns,
 	if err := errors.Join(errs...); err != nil {
 		return Measurement{}, err
 	}
-	return m.stop(fmt.Sprintf("ceiling/%d", conns), int64(len(ends)), valueBytes), nil
+	return m.stop(fmt.Sprintf("ceiling/the RESP writer over %d connection(s)", conns), int64(len(ends)), valueBytes), nil
 }
 
 // runCeiling measures the ceiling on the backlog's entries: the best of
