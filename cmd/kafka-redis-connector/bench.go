@@ -40,8 +40,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Tuned.MaxInFlight, "tuned-max-in-flight", cfg.Tuned.MaxInFlight, "batch.max_in_flight of the tuned connector")
 	fs.DurationVar(&cfg.Tuned.Timeout, "tuned-timeout", cfg.Tuned.Timeout, "batch.timeout of the tuned connector")
 	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", cfg.PhaseTimeout, "bound on each phase (a drain, a join)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain (first round) to `file`")
-	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of one more tuned drain, in the bench process after the rounds, to `file`")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of that drain, half way, to `file`")
 	self, _ := os.Executable()
 	fs.StringVar(&cfg.ConnectorBinary, "binary", self, "connector `executable` the default and tuned contenders run as (`run`, in processes of their own; empty: in the bench process)")
 	redisBenchmark, _ := exec.LookPath("redis-benchmark")
@@ -56,7 +56,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if *quick {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, value := range quickFlags {
+		for name, value := range quickPreset() {
 			if !set[name] {
 				_ = fs.Set(name, value)
 			}
@@ -134,19 +134,21 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
-		return nil
+	} else {
+		fmt.Fprintln(stdout, res.Summary().Line())
 	}
-	fmt.Fprintln(stdout, res.Summary().Line())
 	if *quick {
 		return guard(res.Summary(), stderr)
 	}
 	return nil
 }
 
-// quickFlags are the --quick preset, for the flags not given explicitly.
-var quickFlags = map[string]string{
-	"records": "200000", "rounds": "3", "naive-budget": "2s", "paced-rate": "2000", "paced-duration": "2s",
-	"latency-duration": "0", "phase-timeout": "1m",
+// quickPreset is the --quick preset, for the flags not given explicitly.
+func quickPreset() map[string]string {
+	return map[string]string{
+		"records": "200000", "rounds": "3", "naive-budget": "2s", "paced-rate": "2000", "paced-duration": "2s",
+		"latency-duration": "0", "phase-timeout": "1m",
+	}
 }
 
 const quickText = "200,000 records, 3 rounds, 2 s paced phases, no latency run, an embedded broker unless --brokers," +

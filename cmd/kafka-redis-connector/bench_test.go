@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/bench"
 )
 
 // asMainEnv marks a process started from this test binary as the command
@@ -67,6 +69,33 @@ func TestBenchCommand(t *testing.T) {
 				if got := strings.Count(stdout.String(), "the connector binary in a process of its own"); got != 2 {
 					t.Errorf("json: got %d contenders in a process of their own, want 2 (default, tuned)", got)
 				}
+			}
+		})
+	}
+}
+
+func TestBenchGuard(t *testing.T) {
+	healthy := bench.Summary{Ceiling: 600_000, Naive: 50_000, Default: 250_000, Tuned: 400_000}
+	slow := healthy
+	slow.Tuned = 100_000
+	for _, tc := range []struct {
+		name       string
+		s          bench.Summary
+		wantErr    string
+		wantStderr string
+	}{
+		{"passes", healthy, "", "regression guard passed"},
+		{"fails naming the figure", slow, "regression guard failed", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			err := guard(tc.s, &stderr)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) ||
+				!strings.Contains(err.Error(), "tuned/ceiling=0.167")) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr: got %q, want %q", stderr.String(), tc.wantStderr)
 			}
 		})
 	}
