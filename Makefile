@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration test-topologies test-faults services-up services-down lint demo bench
+.PHONY: build test test-integration test-topologies test-faults services-up services-down lint demo bench bench-quick
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
@@ -58,8 +58,17 @@ demo:
 	$(GO) run ./cmd/kafka-redis-connector demo
 
 ## bench: the whole benchmark against the local real services (make services-up); ends with the bench: line.
+## BENCH_BROKERS and BENCH_REDIS point it elsewhere.
+BENCH_BROKERS ?= 127.0.0.1:9092
+BENCH_REDIS   ?= 127.0.0.1:6379
 bench: build
-	$(BIN) bench --brokers 127.0.0.1:9092 --redis-addr 127.0.0.1:6379
+	$(BIN) bench --brokers $(BENCH_BROKERS) --redis-addr $(BENCH_REDIS)
+
+## bench-quick: the regression guard (about 35 s): an embedded broker and a private redis-server on a
+## free port (redis-server must be on PATH); prints the same bench: line and fails only if a ratio
+## within the run falls below its floor (bench --help, --quick), never on an absolute time.
+bench-quick: build
+	$(BIN) bench --quick
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

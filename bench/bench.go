@@ -43,8 +43,17 @@ type Config struct {
 	Tuned config.Batch
 	// PhaseTimeout bounds each wait (a drain, a join).
 	PhaseTimeout time.Duration
-	// CPUProfile, if set, receives a CPU profile of the tuned drain (first
-	// round); HeapProfile a heap profile when it is half done.
+	// ConnectorBinary is the kafka-redis-connector executable the default
+	// and tuned contenders run as: `run`, configured through KRC_*
+	// environment variables, as deployed, so their CPU and RSS figures are
+	// the connector's alone. Empty runs them in the bench process instead.
+	ConnectorBinary string
+	// RedisBenchmark, if set, is the redis-benchmark executable: the
+	// ceiling is also measured with it, and the faster method counts.
+	RedisBenchmark string
+	// CPUProfile, if set, receives a CPU profile of a tuned drain in the
+	// bench process, after the rounds; HeapProfile a heap profile when it
+	// is half done.
 	CPUProfile  string
 	HeapProfile string
 	// Avro adds the tuned-avro contender: the tuned connector decoding an
@@ -106,9 +115,10 @@ func (c Config) tunedText() string {
 		c.Tuned.MaxEvents, c.Tuned.MaxBytes, c.Tuned.Timeout, c.Tuned.MaxInFlight)
 }
 
-// Run preloads the backlog and measures the naive forwarder, the connector
-// with default and tuned settings, the raw sink ceiling and, if configured,
-// the latency run. It deletes its topics and streams before returning.
+// Run preloads the backlog and measures every contender (the ceiling, the
+// raw go-redis sink, the naive forwarder, the connector with default and
+// tuned settings) and, if configured, the latency run. It deletes its topics
+// and streams before returning.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Redis: cfg.RedisAddr, Records: cfg.Records, ValueBytes: cfg.ValueBytes, Partitions: cfg.Partitions,
 		PacedRate: cfg.PacedRate, Tuned: cfg.tunedText(), ExternalBroker: len(cfg.Brokers) > 0}
@@ -135,59 +145,44 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	fmt.Fprintf(e.log, "bench: preloaded in %s\n", time.Since(start).Round(time.Millisecond))
 
-	steps := []struct {
-		name string
-		run  func(round int) (Measurement, error)
-	}{
-		{"naive", func(round int) (Measurement, error) { return e.runNaive(ctx, backlog, round) }},
-		{"default", func(round int) (Measurement, error) {
-			return e.runConnector(ctx, "default", config.Default().Batch, backlog, profiles{}, round)
-		}},
-		{"tuned", func(round int) (Measurement, error) {
-			var prof profiles
-			if round == 1 {
-				prof = profiles{cpu: cfg.CPUProfile, heap: cfg.HeapProfile}
-			}
-			return e.runConnector(ctx, "tuned", cfg.Tuned, backlog, prof, round)
-		}},
-		{"raw", func(round int) (Measurement, error) { return e.runRaw(ctx, backlog) }},
-	}
+	// Every contender once per round, in turn, so slow periods of a shared
+	// machine hit them alike.
+	list := e.contenders(ctx, backlog)
 	if cfg.Avro {
 		ab, err := e.preloadAvro(ctx)
 		if err != nil {
 			return res, err
 		}
 		defer ab.close()
-		steps = append(steps, struct {
-			name string
-			run  func(round int) (Measurement, error)
-		}{"tuned-avro", func(round int) (Measurement, error) { return e.runAvro(ctx, ab, round) }})
+		list = append(list, contender{name: "tuned-avro", brokerInProcess: true,
+			run: func(round int) (Measurement, error) { return e.runAvro(ctx, ab, round) }})
 	}
-	// Every contender once per round, in turn, so slow periods of a shared
-	// machine hit them alike.
 	rounds := map[string][]Measurement{}
 	for round := 1; round <= cfg.Rounds; round++ {
-		for _, s := range steps {
-			fmt.Fprintf(e.log, "bench: round %d/%d: %s ...\n", round, cfg.Rounds, s.name)
-			m, err := s.run(round)
+		for _, c := range list {
+			fmt.Fprintf(e.log, "bench: round %d/%d: %s ...\n", round, cfg.Rounds, c.name)
+			m, err := c.run(round)
 			if err != nil {
-				return res, fmt.Errorf("%s: %w", s.name, err)
+				return res, fmt.Errorf("%s: %w", c.name, err)
 			}
 			fmt.Fprintf(e.log, "bench: round %d/%d: %s: %.0f events/s, %.2f µs CPU/event, peak RSS %.1f MiB\n",
-				round, cfg.Rounds, s.name, m.EventsPerSec, m.CPUUsPerEvent, m.PeakRSSMiB)
-			rounds[s.name] = append(rounds[s.name], m)
+				round, cfg.Rounds, c.name, m.EventsPerSec, m.CPUUsPerEvent, m.PeakRSSMiB)
+			rounds[c.name] = append(rounds[c.name], m)
 		}
 	}
-	// Report in the issue's order.
-	for _, name := range []string{"raw", "naive", "default", "tuned", "tuned-avro"} {
-		if len(rounds[name]) == 0 {
-			continue // tuned-avro without Config.Avro
-		}
-		m := best(rounds[name])
-		if !res.ExternalBroker && name != "raw" {
+	for _, c := range list {
+		m := best(rounds[c.name])
+		if !res.ExternalBroker && c.brokerInProcess {
 			m.Note = joinNote(m.Note, "CPU and RSS include the embedded broker")
 		}
 		res.Runs = append(res.Runs, m)
+	}
+	ceiling := res.run("ceiling").EventsPerSec
+	for i := range res.Runs {
+		res.Runs[i].OverCeiling = ratio(res.Runs[i].EventsPerSec, ceiling)
+	}
+	if err := e.profileInProcess(ctx, backlog); err != nil {
+		return res, err
 	}
 
 	if cfg.LatencyDuration > 0 {

@@ -31,7 +31,8 @@ func quick(t *testing.T) bench.Config {
 	return cfg
 }
 
-var benchLine = regexp.MustCompile(`^bench: raw=(\d+) naive=(\d+) default=(\d+) tuned=(\d+) tuned/raw=([0-9.]+) tuned/naive=([0-9.]+) cpu_us_per_event=([0-9.]+) rss_mib=([0-9.]+)$`)
+var benchLine = regexp.MustCompile(`^bench: raw=(\d+) naive=(\d+) default=(\d+) tuned=(\d+) ceiling=(\d+) tuned/raw=([0-9.]+) tuned/naive=([0-9.]+)` +
+	` default/tuned=([0-9.]+) tuned/ceiling=([0-9.]+) cpu_us_per_event=([0-9.]+) rss_mib=([0-9.]+)$`)
 
 func TestRunEndToEnd(t *testing.T) {
 	cfg := quick(t)
@@ -45,20 +46,30 @@ func TestRunEndToEnd(t *testing.T) {
 	if m == nil {
 		t.Fatalf("bench line: got %q, want it to match %s", line, benchLine)
 	}
-	names := []string{"raw", "naive", "default", "tuned", "tuned/raw", "tuned/naive", "cpu_us_per_event", "rss_mib"}
+	names := []string{"raw", "naive", "default", "tuned", "ceiling", "tuned/raw", "tuned/naive", "default/tuned", "tuned/ceiling",
+		"cpu_us_per_event", "rss_mib"}
 	for i, name := range names {
 		v, err := strconv.ParseFloat(m[i+1], 64)
 		if err != nil || v <= 0 {
 			t.Errorf("%s: got %q, want a positive number", name, m[i+1])
 		}
 	}
-	for i, want := range []string{"raw", "naive", "default", "tuned"} {
+	if parsed, err := bench.ParseLine(line); err != nil || parsed.Line() != line {
+		t.Errorf("ParseLine(%q): got %+v, %v, want the same line back", line, parsed, err)
+	}
+	for i, want := range []string{"ceiling", "raw", "naive", "default", "tuned"} {
 		r := res.Runs[i]
 		if r.Name != want {
 			t.Fatalf("run %d: got %s, want %s", i, r.Name, want)
 		}
 		if want != "naive" && r.Records != cfg.Records {
 			t.Errorf("%s: got %d records, want %d", want, r.Records, cfg.Records)
+		}
+		if want == "ceiling" {
+			if r.OverCeiling != 1 {
+				t.Errorf("ceiling over itself: got %.2f, want 1", r.OverCeiling)
+			}
+			continue
 		}
 		if r.LatencyP99Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms {
 			t.Errorf("%s: latency p50 %.2fms p99 %.2fms, want 0 < p50 <= p99", want, r.LatencyP50Ms, r.LatencyP99Ms)

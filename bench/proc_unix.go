@@ -3,12 +3,9 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 )
@@ -35,18 +32,8 @@ func resetPeakRSS() bool {
 // /proc/self/status, else getrusage's maxrss.
 func peakRSS() uint64 {
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
-			if !ok {
-				continue
-			}
-			f := bytes.Fields(rest)
-			if len(f) > 0 {
-				if kb, err := strconv.ParseUint(string(f[0]), 10, 64); err == nil {
-					return kb << 10
-				}
-			}
+		if n, ok := statusKB(b, "VmHWM"); ok {
+			return n
 		}
 	}
 	var ru syscall.Rusage

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,10 +14,12 @@ import (
 
 // Measurement is one contender's figures.
 type Measurement struct {
-	Name          string  `json:"name"`
-	Records       int64   `json:"records"`
-	Seconds       float64 `json:"seconds"`
-	EventsPerSec  float64 `json:"events_per_second"`
+	Name         string  `json:"name"`
+	Records      int64   `json:"records"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_second"`
+	// OverCeiling is EventsPerSec over the ceiling's, of the same run.
+	OverCeiling   float64 `json:"over_ceiling"`
 	MBPerSec      float64 `json:"mb_per_second"` // value bytes only
 	CPUUsPerEvent float64 `json:"cpu_us_per_event"`
 	PeakRSSMiB    float64 `json:"peak_rss_mib"`
@@ -120,7 +123,7 @@ type Result struct {
 	Partitions     int32         `json:"partitions"`
 	PacedRate      int           `json:"paced_rate"`
 	Tuned          string        `json:"tuned_settings"`
-	Runs           []Measurement `json:"runs"` // raw, naive, default, tuned
+	Runs           []Measurement `json:"runs"` // in the order of reportOrder
 	Latency        *LatencyRun   `json:"latency,omitempty"`
 }
 
@@ -142,14 +145,17 @@ func ratio(a, b float64) float64 {
 
 // Summary holds the figures of the bench line.
 type Summary struct {
-	Raw           float64 `json:"raw"`
-	Naive         float64 `json:"naive"`
-	Default       float64 `json:"default"`
-	Tuned         float64 `json:"tuned"`
-	TunedOverRaw  float64 `json:"tuned/raw"`
-	TunedOverNaiv float64 `json:"tuned/naive"`
-	CPUUsPerEvent float64 `json:"cpu_us_per_event"`
-	RSSMiB        float64 `json:"rss_mib"`
+	Raw              float64 `json:"raw"`
+	Naive            float64 `json:"naive"`
+	Default          float64 `json:"default"`
+	Tuned            float64 `json:"tuned"`
+	Ceiling          float64 `json:"ceiling"`
+	TunedOverRaw     float64 `json:"tuned/raw"`
+	TunedOverNaiv    float64 `json:"tuned/naive"`
+	DefaultOverTuned float64 `json:"default/tuned"`
+	TunedOverCeiling float64 `json:"tuned/ceiling"`
+	CPUUsPerEvent    float64 `json:"cpu_us_per_event"`
+	RSSMiB           float64 `json:"rss_mib"`
 }
 
 // Summary returns the bench line's figures: events/s of each contender,
@@ -161,18 +167,64 @@ func (r Result) Summary() Summary {
 		Naive:         r.run("naive").EventsPerSec,
 		Default:       r.run("default").EventsPerSec,
 		Tuned:         tuned.EventsPerSec,
+		Ceiling:       r.run("ceiling").EventsPerSec,
 		CPUUsPerEvent: tuned.CPUUsPerEvent,
 		RSSMiB:        tuned.PeakRSSMiB,
 	}
 	s.TunedOverRaw = ratio(s.Tuned, s.Raw)
 	s.TunedOverNaiv = ratio(s.Tuned, s.Naive)
+	s.DefaultOverTuned = ratio(s.Default, s.Tuned)
+	s.TunedOverCeiling = ratio(s.Tuned, s.Ceiling)
 	return s
 }
 
-// Line is the machine-readable bench line.
+// Line is the machine-readable bench line: space-separated key=value
+// pairs after "bench:" (ParseLine reads it back). Keys are only ever added.
 func (s Summary) Line() string {
-	return fmt.Sprintf("bench: raw=%.0f naive=%.0f default=%.0f tuned=%.0f tuned/raw=%.2f tuned/naive=%.1f cpu_us_per_event=%.2f rss_mib=%.1f",
-		s.Raw, s.Naive, s.Default, s.Tuned, s.TunedOverRaw, s.TunedOverNaiv, s.CPUUsPerEvent, s.RSSMiB)
+	return fmt.Sprintf("bench: raw=%.0f naive=%.0f default=%.0f tuned=%.0f ceiling=%.0f tuned/raw=%.2f tuned/naive=%.1f"+
+		" default/tuned=%.2f tuned/ceiling=%.2f cpu_us_per_event=%.2f rss_mib=%.1f",
+		s.Raw, s.Naive, s.Default, s.Tuned, s.Ceiling, s.TunedOverRaw, s.TunedOverNaiv,
+		s.DefaultOverTuned, s.TunedOverCeiling, s.CPUUsPerEvent, s.RSSMiB)
+}
+
+// ParseLine reads a bench line (Summary.Line) back. Unknown keys are
+// skipped, so a line from a newer bench parses; every key of Summary must
+// be there.
+func ParseLine(line string) (Summary, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "bench:")
+	if !ok {
+		return Summary{}, fmt.Errorf("bench: line %q: does not start with \"bench:\"", line)
+	}
+	var s Summary
+	fields := map[string]*float64{
+		"raw": &s.Raw, "naive": &s.Naive, "default": &s.Default, "tuned": &s.Tuned, "ceiling": &s.Ceiling,
+		"tuned/raw": &s.TunedOverRaw, "tuned/naive": &s.TunedOverNaiv, "default/tuned": &s.DefaultOverTuned,
+		"tuned/ceiling": &s.TunedOverCeiling, "cpu_us_per_event": &s.CPUUsPerEvent, "rss_mib": &s.RSSMiB,
+	}
+	keys := []string{"raw", "naive", "default", "tuned", "ceiling", "tuned/raw", "tuned/naive", "default/tuned",
+		"tuned/ceiling", "cpu_us_per_event", "rss_mib"}
+	seen := map[string]bool{}
+	for _, kv := range strings.Fields(rest) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return Summary{}, fmt.Errorf("bench: line: %q is not key=value", kv)
+		}
+		dst, known := fields[k]
+		if !known {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return Summary{}, fmt.Errorf("bench: line: %s: %w", k, err)
+		}
+		*dst, seen[k] = f, true
+	}
+	for _, k := range keys {
+		if !seen[k] {
+			return Summary{}, fmt.Errorf("bench: line: no %s=", k)
+		}
+	}
+	return s, nil
 }
 
 // JSON is the whole result with the bench line's figures on top.
@@ -185,7 +237,7 @@ func (r Result) JSON() ([]byte, error) {
 
 // WriteTable writes the human-readable tables.
 func (r Result) WriteTable(w io.Writer) {
-	broker := "embedded kfake (in this process: CPU and RSS include the broker)"
+	broker := "embedded kfake (in the bench process: the CPU and RSS of contenders measured there include it)"
 	if r.ExternalBroker {
 		broker = r.Brokers
 	}
@@ -193,11 +245,13 @@ func (r Result) WriteTable(w io.Writer) {
 		r.Records, r.ValueBytes, r.Partitions, broker, r.Redis)
 	fmt.Fprintf(w, "tuned: %s; latency columns: end to end at %d events/s (raw: one pipeline's round trip)\n",
 		r.Tuned, r.PacedRate)
+	ceiling := r.run("ceiling").EventsPerSec
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\trecords\tevents/s\tMB/s\tCPU µs/event\tpeak RSS MiB\t(at start)\tp50 ms\tp99 ms\tevents/s by round\t")
+	fmt.Fprintln(tw, "run\trecords\tevents/s\t÷ ceiling\tMB/s\tCPU µs/event\tpeak RSS MiB\t(at start)\tp50 ms\tp99 ms\tevents/s by round\t")
 	for _, m := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t\n", m.Name, m.Records, m.EventsPerSec,
-			m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.StartRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms, roundsText(m.Rounds))
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.1f\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%s\t\n", m.Name, m.Records, m.EventsPerSec,
+			ratio(m.EventsPerSec, ceiling), m.MBPerSec, m.CPUUsPerEvent, m.PeakRSSMiB, m.StartRSSMiB, m.LatencyP50Ms, m.LatencyP99Ms,
+			roundsText(m.Rounds))
 	}
 	_ = tw.Flush()
 	for _, m := range r.Runs {
@@ -221,11 +275,13 @@ func (r Result) WriteTable(w io.Writer) {
 
 // ScalingCell is one cell of the scaling table.
 type ScalingCell struct {
-	Partitions    int32   `json:"partitions"`
-	ValueBytes    int     `json:"value_bytes"`
-	Records       int64   `json:"records"`
-	RawEPS        float64 `json:"raw_events_per_second"`
-	EventsPerSec  float64 `json:"events_per_second"`
+	Partitions   int32   `json:"partitions"`
+	ValueBytes   int     `json:"value_bytes"`
+	Records      int64   `json:"records"`
+	RawEPS       float64 `json:"raw_events_per_second"`
+	EventsPerSec float64 `json:"events_per_second"`
+	// OverCeiling is EventsPerSec over the ceiling's, of the same run.
+	OverCeiling   float64 `json:"over_ceiling"`
 	MBPerSec      float64 `json:"mb_per_second"`
 	CPUUsPerEvent float64 `json:"cpu_us_per_event"`
 	PeakRSSMiB    float64 `json:"peak_rss_mib"`

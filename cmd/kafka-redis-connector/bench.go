@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -39,13 +40,34 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Tuned.MaxInFlight, "tuned-max-in-flight", cfg.Tuned.MaxInFlight, "batch.max_in_flight of the tuned connector")
 	fs.DurationVar(&cfg.Tuned.Timeout, "tuned-timeout", cfg.Tuned.Timeout, "batch.timeout of the tuned connector")
 	fs.DurationVar(&cfg.PhaseTimeout, "phase-timeout", cfg.PhaseTimeout, "bound on each phase (a drain, a join)")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the tuned drain (first round) to `file`")
-	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of the tuned drain, half way, to `file`")
-	fs.BoolVar(&cfg.Avro, "avro", cfg.Avro, "also measure tuned-avro: the tuned connector decoding Avro records of --size bytes (stream.format avro)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of one more tuned drain, in the bench process after the rounds, to `file`")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "write a heap profile of that drain, half way, to `file`")
+	self, _ := os.Executable()
+	fs.StringVar(&cfg.ConnectorBinary, "binary", self, "connector `executable` the default and tuned contenders run as (`run`, in processes of their own; empty: in the bench process)")
+	redisBenchmark, _ := exec.LookPath("redis-benchmark")
+	fs.StringVar(&cfg.RedisBenchmark, "redis-benchmark", redisBenchmark, "redis-benchmark `executable`: the ceiling is also measured with it and the faster method counts (empty: only the bench's own RESP writer)")
+	redisServer := fs.String("redis-server", "", "start a private redis-server `executable` (a path, or a name on PATH) on a free loopback port for this run and stop it after (instead of --redis-addr)")
+	quick := fs.Bool("quick", false, "the regression guard (make bench-quick): "+quickText+"; exits 1 if a ratio of the run falls below its floor ("+bench.QuickGuard().String()+")")
+	fs.BoolVar(&cfg.Avro, "avro", cfg.Avro, "also measure tuned-avro: the tuned connector decoding Avro records of --size bytes (stream.format avro), in the bench process")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
 	quiet := fs.Bool("q", false, "no progress lines")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, value := range quickPreset() {
+			if !set[name] {
+				_ = fs.Set(name, value)
+			}
+		}
+		if !set["redis-addr"] && !set["redis-server"] {
+			*redisServer = "redis-server"
+		}
+		if *scaling || *latencyOnly {
+			return usageError{errors.New("--quick is the bench run; it takes no --scaling or --latency")}
+		}
 	}
 	if *brokers != "" {
 		cfg.Brokers = strings.Split(*brokers, ",")
@@ -59,6 +81,21 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *redisServer != "" {
+		srv, err := bench.StartRedisServer(ctx, *redisServer)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintln(stderr, err)
+			}
+		}()
+		cfg.RedisAddr = srv.Addr
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "bench: private redis-server (pid %d) on %s\n", srv.Pid(), srv.Addr)
+		}
+	}
 	tables := stdout
 	if *asJSON {
 		tables = stderr
@@ -98,9 +135,33 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
-		return nil
+	} else {
+		fmt.Fprintln(stdout, res.Summary().Line())
 	}
-	fmt.Fprintln(stdout, res.Summary().Line())
+	if *quick {
+		return guard(res.Summary(), stderr)
+	}
+	return nil
+}
+
+// quickPreset is the --quick preset, for the flags not given explicitly.
+func quickPreset() map[string]string {
+	return map[string]string{
+		"records": "200000", "rounds": "3", "naive-budget": "2s", "paced-rate": "2000", "paced-duration": "2s",
+		"latency-duration": "0", "phase-timeout": "1m",
+	}
+}
+
+const quickText = "200,000 records, 3 rounds, 2 s paced phases, no latency run, an embedded broker unless --brokers," +
+	" a private redis-server unless --redis-addr"
+
+// guard applies bench-quick's regression guard to the run's figures.
+func guard(s bench.Summary, stderr io.Writer) error {
+	g := bench.QuickGuard()
+	if problems := g.Check(s); len(problems) > 0 {
+		return fmt.Errorf("regression guard failed (%s): %s", g, strings.Join(problems, "; "))
+	}
+	fmt.Fprintf(stderr, "bench: regression guard passed (%s)\n", g)
 	return nil
 }
 

@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
+)
+
+// childConnector is the connector binary running `run` in a process of its
+// own, configured through the environment as in a container.
+type childConnector struct {
+	cmd    *exec.Cmd
+	http   string // its /readyz, /stats and /metrics listen here
+	stderr *tailWriter
+	// failed receives one error when the process ends (for wait); exited
+	// closes then, after err is set.
+	failed chan error
+	exited chan struct{}
+	err    error
+}
+
+// childSettings are the KRC_* variables of a connector contender: this
+// run's Kafka, Redis, group and streams, an HTTP listener, and the batch
+// settings if there are any (nil: the connector's own defaults).
+func childSettings(brokers []string, redisAddr, group, clientID string, topics []string, streamKey, listen string, batch *config.Batch) []string {
+	out := []string{
+		"KRC_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"KRC_KAFKA_GROUP=" + group,
+		"KRC_KAFKA_TOPICS=" + strings.Join(topics, ","),
+		"KRC_KAFKA_CLIENT_ID=" + clientID,
+		"KRC_REDIS_ADDRS=" + redisAddr,
+		"KRC_STREAM_KEY=" + streamKey,
+		"KRC_HTTP_LISTEN=" + listen,
+	}
+	if batch != nil {
+		out = append(out,
+			"KRC_BATCH_MAX_EVENTS="+strconv.Itoa(batch.MaxEvents),
+			"KRC_BATCH_MAX_BYTES="+strconv.Itoa(batch.MaxBytes),
+			"KRC_BATCH_TIMEOUT="+batch.Timeout.String(),
+			"KRC_BATCH_MAX_IN_FLIGHT="+strconv.Itoa(batch.MaxInFlight))
+	}
+	return out
+}
+
+// childEnv is base without its KRC_* variables (the bench's own
+// environment must not configure a contender), plus settings.
+func childEnv(base, settings []string) []string {
+	out := make([]string, 0, len(base)+len(settings))
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "KRC_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, settings...)
+}
+
+// freeAddr returns a loopback address no one listens on right now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("bench: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (e *env) startChild(inst string, batch *config.Batch, topics []string) (*childConnector, error) {
+	listen, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	settings := childSettings(e.brokers, e.cfg.RedisAddr, e.group(inst), e.id, topics, "{topic}:"+inst, listen, batch)
+	// Not CommandContext: the child is stopped with SIGTERM, as deployed,
+	// and waited for.
+	cmd := exec.Command(e.cfg.ConnectorBinary, "run")
+	cmd.Env = childEnv(os.Environ(), settings)
+	c := &childConnector{cmd: cmd, http: listen, stderr: &tailWriter{max: 8 << 10},
+		failed: make(chan error, 1), exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = io.Discard, c.stderr
+	cmd.SysProcAttr = childProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bench: start %s: %w", e.cfg.ConnectorBinary, err)
+	}
+	go func() {
+		err := cmd.Wait()
+		c.err = err
+		if err == nil {
+			err = errors.New("exited")
+		}
+		c.failed <- fmt.Errorf("connector process: %w; its last log lines:\n%s", err, c.stderr)
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// waitReady waits until the child's /readyz answers 200: it is in the
+// consumer group and reaches Redis.
+func (c *childConnector) waitReady(ctx context.Context, timeout time.Duration) error {
+	hc := &http.Client{Timeout: time.Second}
+	defer hc.CloseIdleConnections()
+	url := "http://" + c.http + "/readyz"
+	return wait(ctx, "connector process: join the group", 2*time.Millisecond, timeout, c.failed, func() bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// stop sends SIGTERM, waits for the process (SIGKILL after grace) and
+// returns an error unless it exited 0, as the delivery contract says it
+// does.
+func (c *childConnector) stop(grace time.Duration) error {
+	select {
+	case <-c.exited:
+	default:
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(grace):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+			return fmt.Errorf("bench: connector process did not exit within %s of SIGTERM; its last log lines:\n%s", grace, c.stderr)
+		}
+	}
+	if c.err != nil {
+		return fmt.Errorf("bench: connector process: %w; its last log lines:\n%s", c.err, c.stderr)
+	}
+	return nil
+}
+
+// runChild measures the connector binary with the given batch settings on
+// the backlog: from joining the group until the stream holds every record,
+// CPU and peak RSS of the child alone. In the first round also its end-to-
+// end latency at the paced rate, read back from Redis.
+func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, backlog string, round int) (m Measurement, err error) {
+	inst := instance(name, round)
+	topics := []string{backlog}
+	paced := e.topic("paced-" + name)
+	if round == 1 {
+		if err := e.createTopic(ctx, paced, e.cfg.Partitions); err != nil {
+			return m, err
+		}
+		topics = append(topics, paced)
+	}
+	c, err := e.startChild(inst, batch, topics)
+	if err != nil {
+		return m, err
+	}
+	stream := backlog + ":" + inst
+	defer func() {
+		_ = e.rdb.Unlink(context.WithoutCancel(ctx), stream, paced+":"+inst).Err()
+		if serr := c.stop(40 * time.Second); err == nil {
+			err = serr
+		}
+	}()
+	if err := c.waitReady(ctx, e.cfg.PhaseTimeout); err != nil {
+		return m, err
+	}
+	pid := c.cmd.Process.Pid
+	// What it wrote before the clock started (a millisecond's worth at
+	// most) is not counted.
+	before, err := e.rdb.XLen(ctx, stream).Result()
+	if err != nil {
+		return m, fmt.Errorf("bench: xlen %s: %w", stream, err)
+	}
+	u0, err := readProcUsage(pid)
+	if err != nil {
+		return m, err
+	}
+	t0 := time.Now()
+	var xerr error
+	if err := wait(ctx, "drain the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout, c.failed, func() bool {
+		n, err := e.rdb.XLen(ctx, stream).Result()
+		xerr = err
+		return err != nil || n >= e.cfg.Records
+	}); err != nil {
+		return m, err
+	}
+	el := time.Since(t0)
+	u1, err := readProcUsage(pid)
+	if err != nil {
+		return m, err
+	}
+	if xerr != nil {
+		return m, fmt.Errorf("bench: xlen %s: %w", stream, xerr)
+	}
+	m = childMeasurement(name, e.cfg.Records-before, e.cfg.ValueBytes, el, u0, u1)
+	if n, err := e.rdb.XLen(ctx, stream).Result(); err != nil || n != e.cfg.Records {
+		return m, fmt.Errorf("bench: stream %s holds %d entries, want %d (%v)", stream, n, e.cfg.Records, err)
+	}
+	if round > 1 {
+		return m, nil
+	}
+	gen, err := e.produce(ctx, loadgen.Config{Topic: paced, Partitions: e.cfg.Partitions, Rate: e.cfg.PacedRate,
+		Duration: e.cfg.PacedDuration, Size: e.cfg.ValueBytes, Keys: e.cfg.Keys}, time.Millisecond)
+	if err != nil {
+		return m, err
+	}
+	streams, err := gen.StreamKeys("{topic}:" + inst)
+	if err != nil {
+		return m, err
+	}
+	rep, err := gen.Verify(ctx, e.rdb, streams, config.Default().Stream.ValueField, e.cfg.PhaseTimeout)
+	if err != nil {
+		return m, err
+	}
+	if !rep.OK() {
+		return m, fmt.Errorf("bench: %s: paced records: %s", name, rep.Report)
+	}
+	m.LatencyP50Ms, m.LatencyP99Ms = msOf(rep.Latency.Quantile(0.50)), msOf(rep.Latency.Quantile(0.99))
+	return m, nil
+}
+
+// childMeasurement turns a child's drain into figures: records written in
+// el, and its CPU and RSS before and after.
+func childMeasurement(name string, records int64, valueBytes int, el time.Duration, before, after procUsage) Measurement {
+	m := Measurement{Name: name, Records: records, Seconds: el.Seconds(),
+		PeakRSSMiB: float64(after.peak) / (1 << 20), StartRSSMiB: float64(before.rss) / (1 << 20),
+		Note: "the connector binary in a process of its own (`run`, KRC_* environment); CPU from /proc/<pid>/stat" +
+			" (10 ms ticks); peak RSS its VmHWM; latency from the producer's send to the stream entry ID"}
+	if el > 0 {
+		m.EventsPerSec = float64(records) / el.Seconds()
+		m.MBPerSec = float64(records) * float64(valueBytes) / el.Seconds() / 1e6
+	}
+	if records > 0 {
+		m.CPUUsPerEvent = float64(after.cpu-before.cpu) / float64(time.Microsecond) / float64(records)
+	}
+	return m
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
