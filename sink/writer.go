@@ -22,6 +22,9 @@ type Result struct {
 	// Streams has the target stream key of each record ("" when it could not
 	// be rendered).
 	Streams []string
+	// Deduplicated counts the records found already in Redis and skipped
+	// (exactly-once writes only); they have nil in Errs.
+	Deduplicated int
 }
 
 // Written counts the records that are in Redis.
@@ -49,6 +52,8 @@ type Writer struct {
 	direct   *directPool // nil: go-redis pipelines (see direct.go)
 	noDirect bool
 	cluster  bool // client is a *redis.ClusterClient: a transaction per slot
+	// exactlyOnce: each stream's records go through the script (eos.go).
+	exactlyOnce bool
 }
 
 // writeScratch holds the buffers one Write reuses from the last. The arena
@@ -130,6 +135,9 @@ func (w *Writer) Close() {
 // (then it is that reason); records failing permanently are reported only
 // in Result.
 func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
+	if w.exactlyOnce {
+		return w.writeExactlyOnce(ctx, recs)
+	}
 	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
 	sc := w.scratch.Get().(*writeScratch)
 	defer w.release(sc)
