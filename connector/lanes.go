@@ -199,6 +199,10 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 			c.stats.written.Add(uint64(n))
 			c.metrics.RecordsWritten.Add(float64(n))
 		}
+		if n := res.Deduplicated; n > 0 {
+			c.stats.deduplicated.Add(uint64(n))
+			c.metrics.RecordsDeduplicated.Add(float64(n))
+		}
 		if terr := c.triage(exec.Context(), b, poison); terr != nil {
 			return res, terr
 		}

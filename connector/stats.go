@@ -51,6 +51,10 @@ type Snapshot struct {
 	FetchPaused   bool
 	InGroup       bool
 	PartitionLags map[string]map[int32]int64
+	// Guarantee is delivery.guarantee; Deduplicated counts the records
+	// exactly_once found already in Redis (Written includes them).
+	Guarantee    string
+	Deduplicated uint64
 }
 
 // Efficiency is the average batch size over batch.max_events, 0..1.
@@ -77,6 +81,7 @@ type counters struct {
 	breaker                                  atomic.Int32
 	fetchPaused, inGroup                     atomic.Bool
 	uncommitted                              atomic.Int64
+	deduplicated                             atomic.Uint64
 	latency                                  latency.Histogram
 
 	lagMu sync.Mutex
@@ -123,6 +128,7 @@ func (c *counters) snapshot(maxEvents int) Snapshot {
 		Uncommitted:  int(c.uncommitted.Load()),
 		FetchPaused:  c.fetchPaused.Load(),
 		InGroup:      c.inGroup.Load(),
+		Deduplicated: c.deduplicated.Load(),
 	}
 	c.lagMu.Lock()
 	s.PartitionLags = make(map[string]map[int32]int64, len(c.lags))
