@@ -38,6 +38,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	redisAddr := fs.String("redis-addr", "", "write to this Redis `host:port` instead of an in-process one")
 	httpAddr := fs.String("http", ":8080", "serve /metrics, /stats, /healthz, /readyz on this `address` (empty: off)")
 	verbose := fs.Bool("v", false, "show the connector's log lines")
+	guarantee := fs.String("guarantee", config.Default().Delivery.Guarantee, "delivery.guarantee: at_least_once or exactly_once")
 	outage := fs.String("outage", "", "make the in-process Redis fail after AFTER for FOR, as `AFTER:FOR` (e.g. 5s:10s)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -96,6 +97,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.Delivery.Guarantee = *guarantee
 	if outageFor > 0 {
 		// A short recovery so the breaker's whole cycle fits in the demo.
 		cfg.CircuitBreaker.Recovery = 2 * time.Second
@@ -112,8 +114,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
-	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; Ctrl-C ends early\n",
-		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout)
+	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; delivery %s; Ctrl-C ends early\n",
+		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout, cfg.Delivery.Guarantee)
 	if cfg.HTTP.Listen != "" {
 		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", cfg.HTTP.Listen)
 	}
