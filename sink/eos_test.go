@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -292,4 +293,34 @@ func TestExactlyOnceConcurrentWritersOfOnePartition(t *testing.T) {
 	}
 	wg.Wait()
 	wantOffsets(t, streamOffsets(t, m, "events"), 0, 200)
+}
+
+func TestStoredOffsetsReadAndReset(t *testing.T) {
+	m, rdb := newRedis(t)
+	w := eosWriter(t, rdb, func(s *config.Stream) { s.Key = "{topic}-{partition}" })
+	mustWrite(t, w, append(partitionRecs(0, 0, 10), partitionRecs(1, 0, 4)...))
+	mustWrite(t, w, []*kgo.Record{rec("other", 0, 3, "", "x")})
+	ctx := context.Background()
+	got, err := sink.ReadStoredOffsets(ctx, rdb, func(topic string) bool { return topic == "events" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sink.StoredOffset{{"events-0", "events", 0, 9}, {"events-1", "events", 1, 3}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// The group will re-read partition 0 from 5, partition 1 from the start.
+	n, err := sink.ResetStoredOffsets(ctx, rdb, map[string]map[int32]int64{"events": {0: 5, 1: -1}})
+	if err != nil || n != 2 {
+		t.Fatalf("ResetStoredOffsets: got %d, %v, want 2 fields changed", n, err)
+	}
+	if got := m.HGet("krc-offsets:{events-0}", "events:0"); got != "4" {
+		t.Errorf("events-0: got stored %q, want 4", got)
+	}
+	if m.Exists("krc-offsets:{events-1}") {
+		t.Errorf("events-1: companion still exists, want it gone with its only field")
+	}
+	if got := m.HGet("krc-offsets:{other-0}", "other:0"); got != "3" {
+		t.Errorf("other-0: got stored %q, want 3 (another topic's, untouched)", got)
+	}
 }
