@@ -32,6 +32,9 @@ Usage:
   kafka-redis-connector loadgen [flags]           produce test events at a rate; --verify REDIS checks them in Redis
   kafka-redis-connector bench [flags]             measure throughput, CPU, memory and latency against Redis
   kafka-redis-connector decrypt [flags]           print encrypted stream entries decrypted (see docs/SECURITY.md)
+  kafka-redis-connector offsets [--config FILE]   committed, end and (exactly_once) Redis-stored offsets
+  kafka-redis-connector offsets reset --to-earliest|--to-time T --yes [--config FILE]
+                                                  move the group and the stored offsets back together
   kafka-redis-connector version                   print the version
 
 Run 'kafka-redis-connector COMMAND --help' for a command's flags.
@@ -61,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(args[1:], stdout, stderr)
 	case "decrypt":
 		err = cmdDecrypt(args[1:], stdout, stderr)
+	case "offsets":
+		err = cmdOffsets(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "kafka-redis-connector %s\n", version)
 	case "help", "--help", "-h":
