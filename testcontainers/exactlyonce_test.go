@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -193,15 +196,73 @@ func TestExactlyOnceKafkaRestart(t *testing.T) {
 	s.verify(t, pr, verifyOpts{noDuplicates: true})
 }
 
-// TestExactlyOnceCluster runs the SIGKILL scenario against a 3-master Redis
-// Cluster (REDIS_CLUSTER_ADDRS, comma-separated seed nodes).
+// TestExactlyOnceCluster runs the SIGKILL scenario against a Redis Cluster
+// (REDIS_CLUSTER_ADDRS: comma-separated seed nodes, 3 masters): each
+// stream and its companion hash share a slot, so no script is refused
+// CROSSSLOT, and the streams spread over the masters.
 func TestExactlyOnceCluster(t *testing.T) {
 	needServices(t)
 	addrs := os.Getenv("REDIS_CLUSTER_ADDRS")
 	if addrs == "" {
 		t.Skip("REDIS_CLUSTER_ADDRS is not set: no Redis Cluster to run the exactly-once cluster scenario against")
 	}
-	t.Skip("the cluster scenario needs the suite's cluster reader (merged with the Redis Cluster services); REDIS_CLUSTER_ADDRS=" + addrs)
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: splitList(addrs)})
+	t.Cleanup(func() { _ = cluster.Close() })
+	kills := sized(3, 10)
+	total := sized(50_000, 500_000)
+	s := newScenario(t, "eos_cluster_kills", 6)
+	pr := newProducer(t, s.topic, s.partitions)
+	env := s.env(exactlyOnce(map[string]string{"KRC_KAFKA_SESSION_TIMEOUT": killSessionTimeout.String(),
+		"KRC_REDIS_MODE": "cluster", "KRC_REDIS_ADDRS": addrs}))
+	l := startLoad(pr, total, sized(2_500, 5_000))
+	var last *connectorProcess
+	for i := 0; ; i++ {
+		last = startConnector(t, fmt.Sprintf("run%02d", i), env)
+		if i == kills {
+			break
+		}
+		time.Sleep(2*time.Second + rand.N(2*time.Second))
+		last.kill(t)
+	}
+	l.wait(t)
+	s.awaitDelivery(t, 5*time.Minute, last)
+	last.stop(t)
+	s.requireCommittedAtEnd(t)
+
+	ctx := context.Background()
+	acked, failed, _ := pr.result()
+	c := oracle.NewChecker()
+	for _, r := range acked {
+		c.Expect(r.partition, r.seq)
+	}
+	masters := map[string]bool{}
+	for p := range s.partitions {
+		key := s.streamKey(p)
+		if err := sink.ReadStream(ctx, cluster, key, func(_ string, f map[string]any) error {
+			if vp, seq, ok := parseValue(fmt.Sprint(f["value"])); ok {
+				c.Observe(vp, seq)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		node, err := cluster.MasterForKey(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[node.Options().Addr] = true
+	}
+	r := c.Report()
+	logOracle(t, s.name, r)
+	checkReport(t, r, failed, verifyOpts{noDuplicates: true})
+	t.Logf("the %d streams are on %d masters", s.partitions, len(masters))
+	t.Cleanup(func() {
+		for p := range s.partitions {
+			companion, _ := sink.CompanionKey(s.streamKey(p))
+			_ = cluster.Del(ctx, s.streamKey(p)).Err()
+			_ = cluster.Del(ctx, companion).Err()
+		}
+	})
 }
 
 // runCLI runs the connector binary with args and env (KRC_ variables only,
@@ -229,9 +290,9 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (string, int) {
 }
 
 // TestExactlyOnceOffsetsCommand: offsets shows what Redis holds per stream;
-// offsets reset refuses while a member is in the group; after Redis lost
-// every entry and hash (a server without persistence restarted), a reset
-// to the earliest offsets rebuilds the streams, each record once.
+// offsets reset refuses while a member is in the group; after one stream
+// was deleted with its hash left behind and another lost with its hash, a
+// reset to the earliest offsets rebuilds both streams, each record once.
 func TestExactlyOnceOffsetsCommand(t *testing.T) {
 	needServices(t)
 	const total = 4_000
@@ -262,26 +323,101 @@ func TestExactlyOnceOffsetsCommand(t *testing.T) {
 	}
 	a.stop(t)
 
-	// Redis loses everything of the scenario: the entries and the hashes.
+	// Partition 0's stream is deleted by a user, its hash left behind;
+	// partition 1's stream and hash are both gone (Redis lost them).
 	ctx := context.Background()
-	for p := range s.partitions {
-		companion, err := sink.CompanionKey(s.streamKey(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.rdb.Del(ctx, s.streamKey(p), companion).Err(); err != nil {
-			t.Fatal(err)
-		}
+	companion1, err := sink.CompanionKey(s.streamKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.Del(ctx, s.streamKey(0), s.streamKey(1), companion1).Err(); err != nil {
+		t.Fatal(err)
 	}
 	if _, code := runCLI(t, env, "offsets", "reset", "--to-earliest"); code != 2 {
 		t.Errorf("offsets reset without --yes: got exit %d, want 2", code)
 	}
-	if _, code := runCLI(t, env, "offsets", "reset", "--to-earliest", "--yes"); code != 0 {
-		t.Fatalf("offsets reset: got exit %d, want 0", code)
+	if out, code := runCLI(t, env, "offsets", "reset", "--to-earliest", "--yes"); code != 0 || !strings.Contains(out, " 1 offsets stored in Redis changed") {
+		t.Fatalf("offsets reset: got exit %d, want 0 and the left-behind hash's field reset", code)
 	}
 	b := startConnector(t, "b", env)
 	s.waitEntries(t, total, 2*time.Minute, b)
 	s.waitCaughtUp(t, 2*time.Minute, b)
 	b.stop(t)
 	s.verify(t, pr, verifyOpts{noDuplicates: true})
+}
+
+// TestExactlyOnceRedisRestart is TestRedisRestart under exactly_once: the
+// shared redis-server stops (SHUTDOWN SAVE) and starts again mid-run.
+func TestExactlyOnceRedisRestart(t *testing.T) {
+	needServiceControl(t)
+	const total = 60_000
+	s := newScenario(t, "eos_redis_restart", 4)
+	pr := newProducer(t, s.topic, s.partitions)
+	l := startLoad(pr, total, 5_000)
+	a := startConnector(t, "a", s.env(exactlyOnce(nil)))
+	s.waitEntries(t, total/4, 2*time.Minute, a)
+	restartService(t, "redis", func() error { return s.rdb.Ping(context.Background()).Err() })
+	s.checkCommittedHeld(t)
+	l.wait(t)
+	s.awaitDelivery(t, 4*time.Minute, a)
+	a.stop(t)
+	s.requireCommittedAtEnd(t)
+	s.verify(t, pr, verifyOpts{noDuplicates: true})
+}
+
+// TestExactlyOnceRedisLosesData: a private redis-server without persistence
+// is SIGKILLed and started again empty, so the companion hashes go with the
+// entries. What the group committed before is gone for good (Redis lost
+// it); everything else arrives once, in order: the uncommitted tail is
+// written again because no hash says it is there.
+func TestExactlyOnceRedisLosesData(t *testing.T) {
+	needServices(t)
+	bin := needRedisServer(t)
+	priv := startPrivateRedis(t, bin)
+	const total = 30_000
+	s := newScenario(t, "eos_redis_loses_data", 4)
+	s.rdb = newRedis(t, priv.addr)
+	pr := newProducer(t, s.topic, s.partitions)
+	env := s.env(exactlyOnce(nil))
+	env["KRC_REDIS_ADDRS"] = priv.addr
+	a := startConnector(t, "a", env)
+	l := startLoad(pr, total, 3_000)
+	s.waitEntries(t, total/4, 2*time.Minute, a)
+	priv.kill(t)
+	time.Sleep(3 * time.Second)
+	ctx := context.Background()
+	committed, _, err := s.committedAndEnd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv.start(t)
+	l.wait(t)
+	s.awaitDelivery(t, 4*time.Minute, a)
+	a.stop(t)
+
+	acked, _, _ := pr.result()
+	c := oracle.NewChecker()
+	for _, r := range acked {
+		c.Expect(r.partition, r.seq)
+	}
+	var gone int64
+	for p := range s.partitions {
+		gone += committed[p]
+		if err := sink.ReadStream(ctx, s.rdb, s.streamKey(p), func(_ string, f map[string]any) error {
+			if vp, seq, ok := parseValue(fmt.Sprint(f["value"])); ok {
+				c.Observe(vp, seq)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Report()
+	logOracle(t, s.name, r)
+	if r.Duplicated != 0 || r.OutOfOrder != 0 || r.Unexpected != 0 {
+		t.Errorf("oracle: got %s, want duplicated=0 out_of_order=0 unexpected=0", r)
+	}
+	if int64(r.Lost) > gone {
+		t.Errorf("oracle: got lost=%d, want at most the %d records committed before Redis lost its data", r.Lost, gone)
+	}
 }

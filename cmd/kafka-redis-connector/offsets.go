@@ -117,10 +117,10 @@ func cmdOffsetsReset(args []string, stdout, stderr io.Writer) error {
 	defer o.close()
 	groups, err := o.adm.DescribeGroups(ctx, cfg.Kafka.Group)
 	if err != nil {
-		return fmt.Errorf("offsets reset: describe group %s: %w", cfg.Kafka.Group, err)
+		return fmt.Errorf("reset: describe group %s: %w", cfg.Kafka.Group, err)
 	}
 	if g, ok := groups[cfg.Kafka.Group]; ok && len(g.Members) > 0 {
-		return fmt.Errorf("offsets reset: group %s has %d members (state %s): stop every connector of the group first",
+		return fmt.Errorf("reset: group %s has %d members (state %s): stop every connector of the group first",
 			cfg.Kafka.Group, len(g.Members), g.State)
 	}
 	topics, err := o.topics(ctx)
@@ -137,7 +137,7 @@ func cmdOffsetsReset(args []string, stdout, stderr io.Writer) error {
 		err = listed.Error()
 	}
 	if err != nil {
-		return fmt.Errorf("offsets reset: list offsets: %w", err)
+		return fmt.Errorf("reset: list offsets: %w", err)
 	}
 	// Redis first: a hash lowered too far only re-writes what the group
 	// re-reads anyway; a group moved back over a hash that was not would
@@ -154,10 +154,10 @@ func cmdOffsetsReset(args []string, stdout, stderr io.Writer) error {
 	}
 	changed, err := sink.ResetStoredOffsets(ctx, o.rdb, next)
 	if err != nil {
-		return fmt.Errorf("offsets reset: %w (group %s not moved)", err, cfg.Kafka.Group)
+		return fmt.Errorf("reset: %w (group %s not moved)", err, cfg.Kafka.Group)
 	}
 	if err := o.adm.CommitAllOffsets(ctx, cfg.Kafka.Group, listed.Offsets()); err != nil {
-		return fmt.Errorf("offsets reset: commit group %s: %w (%d stored offsets in Redis already lowered; run the reset again)",
+		return fmt.Errorf("reset: commit group %s: %w (%d stored offsets in Redis already lowered; run the reset again)",
 			cfg.Kafka.Group, err, changed)
 	}
 	for _, lo := range sortedListed(listed) {
