@@ -75,46 +75,55 @@ if ht ~= 'none' and ht ~= 'hash' then
   return redis.error_reply('WRONGTYPE companion ' .. KEYS[2] .. ' holds a ' .. ht .. ', not a hash')
 end
 local reply = {0, 0}
-local i, ordinal = 1, 0
-while i <= #ARGV do
-  local field, n = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
-  local s = redis.call('HGET', KEYS[2], field)
-  local stored = -1
-  if s then stored = tonumber(s) end
-  local top
-  local failed = false
+-- The cursor: the next ARGV index, the ordinal of the last record read,
+-- the partition's stored offset and the last offset written. A table, so
+-- that what run did is seen after pcall however it ended.
+local c = {i = 1, ordinal = 0}
+-- run writes n records from ARGV[c.i]; a failing XADD raises, and pcall
+-- below catches it (one pcall per partition, not one per record).
+local function run(n)
   for _ = 1, n do
-    local off, nargs = ARGV[i], tonumber(ARGV[i + 1])
-    ordinal = ordinal + 1
-    if not failed then
-      if tonumber(off) <= stored then
-        reply[2] = reply[2] + 1
-      else
-        local ok = redis.pcall('XADD', KEYS[1], unpack(ARGV, i + 2, i + 1 + nargs))
-        if type(ok) == 'table' and ok.err then
-          failed = true
-          reply[#reply + 1] = ordinal
-          reply[#reply + 1] = ok.err
-        else
-          reply[1] = reply[1] + 1
-          stored = tonumber(off)
-          top = off
-        end
-      end
+    local off, nargs = ARGV[c.i], tonumber(ARGV[c.i + 1])
+    c.ordinal = c.ordinal + 1
+    local o = tonumber(off)
+    if o <= c.stored then
+      reply[2] = reply[2] + 1
+    else
+      redis.call('XADD', KEYS[1], unpack(ARGV, c.i + 2, c.i + 1 + nargs))
+      reply[1] = reply[1] + 1
+      c.stored, c.top = o, off
     end
-    i = i + 2 + nargs
+    c.i = c.i + 2 + nargs
   end
-  if top then redis.call('HSET', KEYS[2], field, top) end
+end
+while c.i <= #ARGV do
+  local field, n = ARGV[c.i], tonumber(ARGV[c.i + 1])
+  c.i = c.i + 2
+  local s = redis.call('HGET', KEYS[2], field)
+  c.stored, c.top = -1, nil
+  if s then c.stored = tonumber(s) end
+  local first = c.ordinal
+  local ok, err = pcall(run, n)
+  if not ok then
+    if type(err) == 'table' then err = err.err end
+    reply[#reply + 1] = c.ordinal
+    reply[#reply + 1] = tostring(err)
+    -- Step over the failed record and the rest of the partition's.
+    for _ = c.ordinal, first + n do
+      c.i = c.i + 2 + tonumber(ARGV[c.i + 1])
+    end
+    c.ordinal = first + n
+  end
+  if c.top then redis.call('HSET', KEYS[2], field, c.top) end
 end
 return reply
 `
 
 var eosScript = redis.NewScript(eosScriptSource)
 
-// errNotAttempted fails the records of a partition after one whose XADD
+// ErrNotAttempted fails the records of a partition after one whose XADD
 // failed inside the script: they were not written, and are retried.
-var errNotAttempted = errors.New("sink: not attempted after an earlier record of its partition failed")
+var ErrNotAttempted = errors.New("sink: not attempted after an earlier record of its partition failed")
 
 // errNoCompanion marks a stream key whose companion hash cannot share its
 // hash slot: it holds a '}' but no hash tag. It is the record's key, so it
@@ -363,7 +372,7 @@ func (w *Writer) applyReply(res *Result, call *eosCall, cmd *redis.Cmd) error {
 		for _, i := range p.index {
 			ordinal++
 			if stop != nil {
-				res.Errs[i] = fmt.Errorf("sink: exactly-once write %s: %w", call.stream, errNotAttempted)
+				res.Errs[i] = fmt.Errorf("sink: exactly-once write %s: %w", call.stream, ErrNotAttempted)
 				if retry == nil {
 					retry = res.Errs[i]
 				}

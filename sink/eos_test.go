@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -241,36 +242,59 @@ func TestExactlyOnceLostReplyIsRetriedWithoutDuplicates(t *testing.T) {
 }
 
 // An XADD failing inside the script (here: the stream's IDs are exhausted)
-// stores no offset past it and leaves the rest of its partition untried.
+// stores no offset past it and leaves the rest of its partition untried;
+// the next partition of the call is tried on its own. With
+// KRC_TEST_REDIS_ADDR it runs against that real Redis as well (its key
+// krctest-events is overwritten).
 func TestExactlyOnceFailureMidScript(t *testing.T) {
-	m, rdb := newRedis(t)
-	if err := rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: "events", ID: "18446744073709551615-18446744073709551615",
-		Values: []string{"seed", "1"}}).Err(); err != nil {
-		t.Skipf("cannot seed an exhausted stream: %v", err)
+	targets := map[string]func(t *testing.T) (redis.Cmdable, func(key, field string) string){
+		"miniredis": func(t *testing.T) (redis.Cmdable, func(key, field string) string) {
+			m, rdb := newRedis(t)
+			return rdb, m.HGet
+		},
 	}
-	if err := sink.LoadScript(context.Background(), rdb); err != nil {
-		t.Fatalf("LoadScript: %v", err)
-	}
-	w := eosWriter(t, rdb, nil)
-	res, err := w.Write(context.Background(), partitionRecs(0, 0, 3))
-	if err == nil || !sink.Retryable(err) {
-		t.Fatalf("Write: got %v, want a retryable error", err)
-	}
-	// The first record's XADD failed (the server's reply decides whether
-	// that is the record's fault); the others were not tried.
-	if res.Errs[0] == nil {
-		t.Errorf("record 0: got nil, want its XADD's error")
-	}
-	for i, e := range res.Errs[1:] {
-		if !sink.Retryable(e) {
-			t.Errorf("record %d: got %v, want retryable (not attempted)", i+1, e)
+	if addr := os.Getenv("KRC_TEST_REDIS_ADDR"); addr != "" {
+		targets["redis-server"] = func(t *testing.T) (redis.Cmdable, func(key, field string) string) {
+			rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+			t.Cleanup(func() { _ = rdb.Close() })
+			return rdb, func(key, field string) string { return rdb.HGet(context.Background(), key, field).Val() }
 		}
 	}
-	if got := m.HGet("krc-offsets:{events}", "events:0"); got != "" {
-		t.Errorf("stored offset: got %q, want none", got)
-	}
-	if got := len(entries(t, m, "events")); got != 1 {
-		t.Errorf("got %d entries, want only the seed", got)
+	for name, target := range targets {
+		t.Run(name, func(t *testing.T) {
+			rdb, hget := target(t)
+			ctx := context.Background()
+			const stream, companion = "krctest-events", "krc-offsets:{krctest-events}"
+			rdb.Del(ctx, stream, companion)
+			t.Cleanup(func() { rdb.Del(ctx, stream, companion) })
+			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, ID: "18446744073709551615-18446744073709551615",
+				Values: []string{"seed", "1"}}).Err(); err != nil {
+				t.Skipf("cannot seed an exhausted stream: %v", err)
+			}
+			rdb.HSet(ctx, companion, "events:0", "1")
+			w := eosWriter(t, rdb, func(s *config.Stream) { s.Key = "krctest-{topic}" })
+			// Partition 0: 0 and 1 are there, 2 fails, 3 is not tried;
+			// partition 1: 0 fails.
+			res, err := w.Write(ctx, append(partitionRecs(0, 0, 4), partitionRecs(1, 0, 1)...))
+			if err == nil || !sink.Retryable(err) {
+				t.Fatalf("Write: got %v, want a retryable error", err)
+			}
+			if res.Errs[0] != nil || res.Errs[1] != nil || res.Deduplicated != 2 {
+				t.Errorf("records 0, 1: got %v, %v, %d deduplicated, want nil, nil, 2", res.Errs[0], res.Errs[1], res.Deduplicated)
+			}
+			if res.Errs[2] == nil || res.Errs[4] == nil {
+				t.Errorf("records 2 and 4: got %v, %v, want their XADD's error", res.Errs[2], res.Errs[4])
+			}
+			if !errors.Is(res.Errs[3], sink.ErrNotAttempted) {
+				t.Errorf("record 3: got %v, want not attempted", res.Errs[3])
+			}
+			if got := hget(companion, "events:0"); got != "1" {
+				t.Errorf("partition 0 stored offset: got %q, want 1 (unchanged)", got)
+			}
+			if got := hget(companion, "events:1"); got != "" {
+				t.Errorf("partition 1 stored offset: got %q, want none", got)
+			}
+		})
 	}
 }
 
