@@ -283,32 +283,19 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 	if len(calls) == 0 {
 		return res, nil
 	}
-	var replies []scriptReply
-	if w.direct != nil {
-		replies = w.runScriptDirect(ctx, calls)
-	} else {
-		replies = w.runScript(ctx, calls)
-	}
+	cmds := w.runScript(ctx, calls)
 	var retry error
 	for j, call := range calls {
-		if err := w.applyReply(&res, call, replies[j]); err != nil && retry == nil {
+		if err := w.applyReply(&res, call, cmds[j]); err != nil && retry == nil {
 			retry = err
 		}
 	}
 	return res, retry
 }
 
-// scriptReply is what one script call answered: its reply array, or the
-// error (an error reply, or the connection's failure).
-type scriptReply struct {
-	values []any
-	err    error
-}
-
-// runScript sends one EVALSHA per call in one go-redis pipeline, and the
-// calls a node answered NOSCRIPT to again with EVAL (cluster and sentinel
-// clients, WithGoRedisPipeline). The j-th reply is calls[j]'s.
-func (w *Writer) runScript(ctx context.Context, calls []*eosCall) []scriptReply {
+// runScript sends one EVALSHA per call in one pipeline, and the calls a
+// node answered NOSCRIPT to again with EVAL. cmds[j] is calls[j]'s.
+func (w *Writer) runScript(ctx context.Context, calls []*eosCall) []*redis.Cmd {
 	cmds := make([]*redis.Cmd, len(calls))
 	argvs := make([][]any, len(calls))
 	pipe := w.client.Pipeline()
@@ -323,18 +310,15 @@ func (w *Writer) runScript(ctx context.Context, calls []*eosCall) []scriptReply 
 			again = append(again, j)
 		}
 	}
-	if len(again) > 0 {
-		pipe = w.client.Pipeline()
-		for _, j := range again {
-			cmds[j] = pipe.Eval(ctx, eosScriptSource, []string{calls[j].stream, calls[j].companion}, argvs[j]...)
-		}
-		_, _ = pipe.Exec(ctx)
+	if len(again) == 0 {
+		return cmds
 	}
-	replies := make([]scriptReply, len(cmds))
-	for j, cmd := range cmds {
-		replies[j].values, replies[j].err = cmd.Slice()
+	pipe = w.client.Pipeline()
+	for _, j := range again {
+		cmds[j] = pipe.Eval(ctx, eosScriptSource, []string{calls[j].stream, calls[j].companion}, argvs[j]...)
 	}
-	return replies
+	_, _ = pipe.Exec(ctx)
+	return cmds
 }
 
 func (c *eosCall) argv() []any {
@@ -352,7 +336,7 @@ func (c *eosCall) argv() []any {
 
 // applyReply records the outcome of call in res and returns the retryable
 // error of the call, if any.
-func (w *Writer) applyReply(res *Result, call *eosCall, sr scriptReply) error {
+func (w *Writer) applyReply(res *Result, call *eosCall, cmd *redis.Cmd) error {
 	var retry error
 	failAll := func(err error) {
 		for _, p := range call.parts {
@@ -361,7 +345,7 @@ func (w *Writer) applyReply(res *Result, call *eosCall, sr scriptReply) error {
 			}
 		}
 	}
-	reply, err := sr.values, sr.err
+	reply, err := cmd.Slice()
 	if err == nil && len(reply) < 2 {
 		err = fmt.Errorf("%w: exactly-once script answered %d values", errProtocol, len(reply))
 	}

@@ -74,14 +74,8 @@ func mustWrite(t *testing.T, w *sink.Writer, recs []*kgo.Record) sink.Result {
 }
 
 func TestExactlyOnceSkipsWhatRedisHolds(t *testing.T) {
-	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
-		testExactlyOnceSkipsWhatRedisHolds(t, opts...)
-	})
-}
-
-func testExactlyOnceSkipsWhatRedisHolds(t *testing.T, opts ...sink.WriterOption) {
 	m, rdb := newRedis(t)
-	w := newWriter(t, rdb, nil, append(opts, sink.WithExactlyOnce())...)
+	w := eosWriter(t, rdb, nil)
 	if res := mustWrite(t, w, partitionRecs(0, 0, 10)); res.Deduplicated != 0 {
 		t.Errorf("first write: got %d deduplicated, want 0", res.Deduplicated)
 	}
@@ -96,14 +90,8 @@ func testExactlyOnceSkipsWhatRedisHolds(t *testing.T, opts ...sink.WriterOption)
 }
 
 func TestExactlyOnceScriptFlushedFallsBackToEval(t *testing.T) {
-	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
-		testExactlyOnceScriptFlushedFallsBackToEval(t, opts...)
-	})
-}
-
-func testExactlyOnceScriptFlushedFallsBackToEval(t *testing.T, opts ...sink.WriterOption) {
 	m, rdb := newRedis(t)
-	w := newWriter(t, rdb, nil, append(opts, sink.WithExactlyOnce())...)
+	w := eosWriter(t, rdb, nil)
 	if err := sink.LoadScript(context.Background(), rdb); err != nil {
 		t.Fatalf("LoadScript: %v", err)
 	}
@@ -234,9 +222,7 @@ func TestExactlyOnceLostReplyIsRetriedWithoutDuplicates(t *testing.T) {
 	}
 	hook := &lostReplies{n: 2}
 	rdb.AddHook(hook)
-	// The hook sees go-redis pipelines only; cut connections on the
-	// direct transport are the toxiproxy scenarios' (testcontainers).
-	w := newWriter(t, rdb, nil, sink.WithExactlyOnce(), sink.WithGoRedisPipeline())
+	w := eosWriter(t, rdb, nil)
 	batch := append(partitionRecs(0, 0, 20), partitionRecs(1, 0, 20)...)
 	for attempt := 1; ; attempt++ {
 		res, err := w.Write(context.Background(), batch)
