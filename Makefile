@@ -43,9 +43,10 @@ fuzz:
 	done
 
 ## test-faults: the full fault suite (docs/RELIABILITY.md): minute-long Redis outages, latency,
-## resets, kills, poison records, 10 connector crashes in 500,000 records. About 9 minutes.
+## resets, kills, poison records, 10 connector crashes in 500,000 records, and the same faults
+## under delivery.guarantee exactly_once (duplicated = 0).
 test-faults:
-	KRCDEV_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault' ./testcontainers/...
+	KRCDEV_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault|ExactlyOnce' ./testcontainers/...
 
 ## services-up / services-down: a local Apache Kafka (KRaft) and redis-server on 127.0.0.1.
 services-up:

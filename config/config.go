@@ -19,6 +19,7 @@ type Config struct {
 	HTTP            HTTP           `koanf:"http"`
 	Log             Log            `koanf:"log"`
 	ShutdownTimeout time.Duration  `koanf:"shutdown_timeout"`
+	Delivery        Delivery       `koanf:"delivery"`
 }
 
 // Kafka configures the consumer group the connector reads from.
@@ -238,6 +239,7 @@ func Default() Config {
 		HTTP:            HTTP{Listen: ":8080"},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
+		Delivery:        Delivery{Guarantee: AtLeastOnce},
 	}
 }
 

@@ -103,6 +103,7 @@ func (c Config) problems() []error {
 	p.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	p.oneOf("log.format", c.Log.Format, "json", "text")
 	p.positive("shutdown_timeout", c.ShutdownTimeout)
+	c.Delivery.check(&p, c)
 	return p
 }
 

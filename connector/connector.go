@@ -168,7 +168,11 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 }
 
 // Snapshot returns the connector's counters now.
-func (c *Connector) Snapshot() Snapshot { return c.stats.snapshot(c.cfg.Batch.MaxEvents) }
+func (c *Connector) Snapshot() Snapshot {
+	s := c.stats.snapshot(c.cfg.Batch.MaxEvents)
+	s.Guarantee = c.cfg.Delivery.Guarantee
+	return s
+}
 
 // Written is Snapshot().Written without building a Snapshot (which copies
 // the latency histogram): for callers that poll it often.

@@ -220,6 +220,10 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 		if res.Tombstones > 0 {
 			c.metrics.RecordsTombstones.WithLabelValues(c.cfg.Stream.Tombstones).Add(float64(res.Tombstones))
 		}
+		if n := res.Deduplicated; n > 0 {
+			c.stats.deduplicated.Add(uint64(n))
+			c.metrics.RecordsDeduplicated.Add(float64(n))
+		}
 		if errors.Is(err, sink.ErrReplicaShortfall) {
 			c.metrics.ReplicaAckShortfalls.Inc()
 		}

@@ -9,6 +9,7 @@ import (
 type Metrics struct {
 	RecordsConsumed     prometheus.Counter
 	RecordsWritten      prometheus.Counter
+	RecordsDeduplicated prometheus.Counter
 	RecordsDeadLettered *prometheus.CounterVec
 	RecordsDropped      prometheus.Counter
 	BatchesFlushed      *prometheus.CounterVec
@@ -39,6 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records polled from Kafka."}),
 		RecordsWritten: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_written_total",
 			Help: "Records Redis acknowledged (XADD replied with an entry ID)."}),
+		RecordsDeduplicated: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_deduplicated_total",
+			Help: "Records found already in Redis and skipped (delivery.guarantee exactly_once); records_written_total includes them."}),
 		RecordsDeadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_dead_lettered_total",
 			Help: "Records that Redis can never accept, sent to the dead-letter topic or skipped, by reason."}, []string{"reason"}),
 		RecordsDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "records_dropped_total",
@@ -89,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.RecordsTombstones.WithLabelValues(action)
 	}
 	if reg != nil {
-		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeadLettered, m.RecordsDropped,
+		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeduplicated, m.RecordsDeadLettered, m.RecordsDropped,
 			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
 			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
 			m.Commits, m.CommitErrors, m.DLQProduceErrors, m.RecordsTombstones, m.ReplicaAckShortfalls)

@@ -55,6 +55,10 @@ type Snapshot struct {
 	// (and is being retried); DLQProduceErrors counts those failures.
 	DLQFailing       bool
 	DLQProduceErrors uint64
+	// Guarantee is delivery.guarantee; Deduplicated counts the records
+	// exactly_once found already in Redis (Written includes them).
+	Guarantee    string
+	Deduplicated uint64
 }
 
 // Efficiency is the average batch size over batch.max_events, 0..1.
@@ -82,6 +86,7 @@ type counters struct {
 	fetchPaused, inGroup, dlqFailing         atomic.Bool
 	dlqErrors                                atomic.Uint64
 	uncommitted                              atomic.Int64
+	deduplicated                             atomic.Uint64
 	latency                                  latency.Histogram
 
 	lagMu sync.Mutex
@@ -131,6 +136,7 @@ func (c *counters) snapshot(maxEvents int) Snapshot {
 
 		DLQFailing:       c.dlqFailing.Load(),
 		DLQProduceErrors: c.dlqErrors.Load(),
+		Deduplicated:     c.deduplicated.Load(),
 	}
 	c.lagMu.Lock()
 	s.PartitionLags = make(map[string]map[int32]int64, len(c.lags))

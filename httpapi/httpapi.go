@@ -101,6 +101,10 @@ type Stats struct {
 	Lag         int64                      `json:"lag"`
 	Partitions  map[string]map[int32]int64 `json:"lag_by_partition"`
 	FetchPaused bool                       `json:"fetch_paused"`
+	Delivery    struct {
+		Guarantee    string `json:"guarantee"`
+		Deduplicated uint64 `json:"deduplicated"`
+	} `json:"delivery"`
 }
 
 // StatsFrom computes the /stats document from two snapshots: rates and
@@ -131,6 +135,7 @@ func StatsFrom(prev, cur connector.Snapshot) Stats {
 	st.Lag = cur.Lag
 	st.Partitions = cur.PartitionLags
 	st.FetchPaused = cur.FetchPaused
+	st.Delivery.Guarantee, st.Delivery.Deduplicated = cur.Guarantee, cur.Deduplicated
 	return st
 }
 

@@ -60,7 +60,8 @@ func TestReadyz(t *testing.T) {
 
 func TestStatsDocument(t *testing.T) {
 	src := &fixedSource{connector.Snapshot{Consumed: 1000, Written: 900, Batches: 30, BatchRecords: 900,
-		MaxEvents: 50, BreakerState: connector.BreakerOpen, BreakerTrips: 2, DeadLettered: 3, Lag: 42}}
+		MaxEvents: 50, BreakerState: connector.BreakerOpen, BreakerTrips: 2, DeadLettered: 3, Lag: 42,
+		Guarantee: "exactly_once", Deduplicated: 7}}
 	h := httpapi.NewHandler(src, func(context.Context) error { return nil }, prometheus.NewRegistry())
 	code, body := get(t, h, "/stats")
 	if code != 200 {
@@ -72,7 +73,7 @@ func TestStatsDocument(t *testing.T) {
 	}
 	for _, path := range []string{"throughput.events_per_second", "batching.efficiency", "batching.avg_batch_size",
 		"latency.avg_ms", "latency.p95_ms", "latency.p99_ms", "circuit_breaker.state", "circuit_breaker.trips",
-		"drops.rate", "dlq.count", "lag"} {
+		"drops.rate", "dlq.count", "lag", "delivery.guarantee", "delivery.deduplicated"} {
 		var v any = doc
 		for _, k := range strings.Split(path, ".") {
 			m, _ := v.(map[string]any)
@@ -85,8 +86,9 @@ func TestStatsDocument(t *testing.T) {
 	var st httpapi.Stats
 	_ = json.Unmarshal([]byte(body), &st)
 	if st.Batching.Efficiency != 60 || st.Batching.AvgBatchSize != 30 || st.CircuitBreaker.State != "OPEN" ||
-		st.CircuitBreaker.Trips != 2 || st.DLQ.Count != 3 || st.Lag != 42 {
-		t.Errorf("got %+v, want efficiency 60, avg batch 30, OPEN, 2 trips, dlq 3, lag 42", st)
+		st.CircuitBreaker.Trips != 2 || st.DLQ.Count != 3 || st.Lag != 42 ||
+		st.Delivery.Guarantee != "exactly_once" || st.Delivery.Deduplicated != 7 {
+		t.Errorf("got %+v, want efficiency 60, avg batch 30, OPEN, 2 trips, dlq 3, lag 42, exactly_once, 7 deduplicated", st)
 	}
 }
 

@@ -28,6 +28,9 @@ type Result struct {
 	// stream.tombstones says; Skipped counts those of them that were
 	// skipped (no command sent).
 	Tombstones, Skipped int
+	// Deduplicated counts the records found already in Redis and skipped
+	// (exactly-once writes only); they have nil in Errs.
+	Deduplicated int
 }
 
 // Written counts the records that are in Redis (skipped tombstones are
@@ -59,6 +62,8 @@ type Writer struct {
 	direct   *directPool // nil: go-redis pipelines (see direct.go)
 	noDirect bool
 	cluster  bool // client is a *redis.ClusterClient: a transaction per slot
+	// exactlyOnce: each stream's records go through the script (eos.go).
+	exactlyOnce bool
 }
 
 // writeScratch holds the buffers one Write reuses from the last. The arena
@@ -155,6 +160,9 @@ func (w *Writer) Close() {
 // (then it is that reason); records failing permanently are reported only
 // in Result.
 func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
+	if w.exactlyOnce {
+		return w.writeExactlyOnce(ctx, recs)
+	}
 	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
 	sc := w.scratch.Get().(*writeScratch)
 	defer w.release(sc)

@@ -38,6 +38,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	redisAddr := fs.String("redis-addr", "", "write to this Redis `host:port` instead of an in-process one")
 	httpAddr := fs.String("http", ":8080", "serve /metrics, /stats, /healthz, /readyz on this `address` (empty: off)")
 	verbose := fs.Bool("v", false, "show the connector's log lines")
+	guarantee := fs.String("guarantee", config.Default().Delivery.Guarantee, "delivery.guarantee: at_least_once or exactly_once")
 	outage := fs.String("outage", "", "make the in-process Redis fail after AFTER for FOR, as `AFTER:FOR` (e.g. 5s:10s)")
 	format := fs.String("format", "raw", "what the producer sends: raw (JSON text, stored as is) or avro (Confluent wire format, decoded through an in-process schema registry)")
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -108,6 +109,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		defer avroReg.fake.Close()
 		cfg.Stream.Format, cfg.SchemaRegistry.URL = "avro", avroReg.fake.URL()
 	}
+	cfg.Delivery.Guarantee = *guarantee
 	if outageFor > 0 {
 		// A short recovery so the breaker's whole cycle fits in the demo.
 		cfg.CircuitBreaker.Recovery = 2 * time.Second
@@ -124,8 +126,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
-	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; Ctrl-C ends early\n",
-		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout)
+	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; delivery %s; Ctrl-C ends early\n",
+		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout, cfg.Delivery.Guarantee)
 	if cfg.HTTP.Listen != "" {
 		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", cfg.HTTP.Listen)
 	}

@@ -33,6 +33,9 @@ Usage:
   kafka-redis-connector bench [flags]             measure throughput, CPU, memory and latency against Redis
   kafka-redis-connector decrypt [flags]           print encrypted stream entries decrypted (see docs/SECURITY.md)
   kafka-redis-connector dry-run [flags]           print what the connector would write for a few records; writes nothing
+  kafka-redis-connector offsets [--config FILE]   committed, end and (exactly_once) Redis-stored offsets
+  kafka-redis-connector offsets reset --to-earliest|--to-time T --yes [--config FILE]
+                                                  move the group and the stored offsets back together
   kafka-redis-connector version                   print the version
 
 Run 'kafka-redis-connector COMMAND --help' for a command's flags.
@@ -64,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDecrypt(args[1:], stdout, stderr)
 	case "dry-run":
 		err = cmdDryRun(args[1:], stdout, stderr)
+	case "offsets":
+		err = cmdOffsets(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "kafka-redis-connector %s\n", version)
 	case "help", "--help", "-h":

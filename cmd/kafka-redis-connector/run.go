@@ -170,6 +170,9 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 		wopts = append(wopts, sink.WithSchemaRegistry(sreg))
 	}
 	wopts = append(wopts, sink.WithReplicaAcks(cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout))
+	if cfg.Delivery.ExactlyOnce() {
+		wopts = append(wopts, sink.WithExactlyOnce())
+	}
 	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
 	if err != nil {
 		return usageError{err}
@@ -181,6 +184,13 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	}
 	if err := preflight(ctx, cfg, rdb, kopts, log); err != nil {
 		return err
+	}
+	if cfg.Delivery.ExactlyOnce() {
+		// Writes load it where it is missing (NOSCRIPT); this spares the
+		// first batches that round trip.
+		if err := sink.LoadScript(ctx, rdb); err != nil {
+			log.Warn("exactly-once script not preloaded; writes will load it", "error", err)
+		}
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := append([]connector.Option{
