@@ -59,6 +59,9 @@ type Config struct {
 	// Avro adds the tuned-avro contender: the tuned connector decoding an
 	// Avro backlog of the same size through a schema registry (avro.go).
 	Avro bool
+	// ExactlyOnce adds the tuned-exactly-once contender (the built binary
+	// only): the tuned connector with delivery.guarantee exactly_once.
+	ExactlyOnce bool
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -89,6 +92,7 @@ func DefaultConfig() Config {
 		Tuned:           TunedBatch(),
 		PhaseTimeout:    5 * time.Minute,
 		Avro:            true,
+		ExactlyOnce:     true,
 	}
 }
 

@@ -77,12 +77,13 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (e *env) startChild(inst string, batch *config.Batch, topics []string) (*childConnector, error) {
+func (e *env) startChild(inst string, batch *config.Batch, topics []string, extra ...string) (*childConnector, error) {
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
 	settings := childSettings(e.brokers, e.cfg.RedisAddr, e.group(inst), e.id, topics, "{topic}:"+inst, listen, batch)
+	settings = append(settings, extra...)
 	// Not CommandContext: the child is stopped with SIGTERM, as deployed,
 	// and waited for.
 	cmd := exec.Command(e.cfg.ConnectorBinary, "run")
@@ -152,7 +153,7 @@ func (c *childConnector) stop(grace time.Duration) error {
 // the backlog: from joining the group until the stream holds every record,
 // CPU and peak RSS of the child alone. In the first round also its end-to-
 // end latency at the paced rate, read back from Redis.
-func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, backlog string, round int) (m Measurement, err error) {
+func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, backlog string, round int, extra ...string) (m Measurement, err error) {
 	inst := instance(name, round)
 	topics := []string{backlog}
 	paced := e.topic("paced-" + name)
@@ -162,7 +163,7 @@ func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, ba
 		}
 		topics = append(topics, paced)
 	}
-	c, err := e.startChild(inst, batch, topics)
+	c, err := e.startChild(inst, batch, topics, extra...)
 	if err != nil {
 		return m, err
 	}

@@ -21,13 +21,22 @@ type contender struct {
 // more entry; the bench line names only the ones it always had.
 func (e *env) contenders(ctx context.Context, backlog string) []contender {
 	tuned := e.cfg.Tuned
-	return []contender{
+	list := []contender{
 		{name: "ceiling", run: func(int) (Measurement, error) { return e.runCeiling(ctx, backlog) }},
 		{name: "raw", run: func(int) (Measurement, error) { return e.runRaw(ctx, backlog) }},
 		{name: "naive", brokerInProcess: true, run: func(round int) (Measurement, error) { return e.runNaive(ctx, backlog, round) }},
 		e.connectorContender(ctx, "default", nil, backlog),
 		e.connectorContender(ctx, "tuned", &tuned, backlog),
 	}
+	if e.cfg.ExactlyOnce && e.cfg.ConnectorBinary != "" {
+		// The tuned connector with delivery.guarantee exactly_once, as
+		// deployed (the built binary), so both guarantees are measured in
+		// one run; issue 13's rule 5 compares it with tuned.
+		list = append(list, contender{name: "tuned-exactly-once", run: func(round int) (Measurement, error) {
+			return e.runChild(ctx, "tuned-exactly-once", &tuned, backlog, round, "KRC_DELIVERY_GUARANTEE=exactly_once")
+		}})
+	}
+	return list
 }
 
 // connectorContender is the connector with the given batch settings (nil:

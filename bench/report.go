@@ -263,6 +263,11 @@ func (r Result) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "avro: tuned-avro/tuned=%.2f events/s; decoding costs %+.2f µs CPU/event (%.2f vs %.2f)\n",
 			ratio(a.EventsPerSec, t.EventsPerSec), a.CPUUsPerEvent-t.CPUUsPerEvent, a.CPUUsPerEvent, t.CPUUsPerEvent)
 	}
+	if x, t := r.run("tuned-exactly-once"), r.run("tuned"); x.EventsPerSec > 0 && t.EventsPerSec > 0 {
+		fmt.Fprintf(w, "exactly_once: tuned-exactly-once/tuned=%.2f events/s; %+.2f µs CPU/event (%.2f vs %.2f); rule 5 (>= 0.8) %s\n",
+			ratio(x.EventsPerSec, t.EventsPerSec), x.CPUUsPerEvent-t.CPUUsPerEvent, x.CPUUsPerEvent, t.CPUUsPerEvent,
+			map[bool]string{true: "met", false: "missed"}[ratio(x.EventsPerSec, t.EventsPerSec) >= 0.8])
+	}
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(w, "latency run (defaults, %d events/s for %.0fs, %d records): p50=%.2fms p95=%.2fms p99=%.2fms max=%.2fms"+
 			" (Kafka timestamp -> XADD acknowledged); read back: p50=%.2fms p99=%.2fms max=%.2fms (send -> stream ID);"+

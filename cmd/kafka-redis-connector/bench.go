@@ -48,6 +48,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.RedisBenchmark, "redis-benchmark", redisBenchmark, "redis-benchmark `executable`: the ceiling is also measured with it and the faster method counts (empty: only the bench's own RESP writer)")
 	redisServer := fs.String("redis-server", "", "start a private redis-server `executable` (a path, or a name on PATH) on a free loopback port for this run and stop it after (instead of --redis-addr)")
 	quick := fs.Bool("quick", false, "the regression guard (make bench-quick): "+quickText+"; exits 1 if a ratio of the run falls below its floor ("+bench.QuickGuard().String()+")")
+	fs.BoolVar(&cfg.ExactlyOnce, "exactly-once", cfg.ExactlyOnce, "also measure tuned-exactly-once: the tuned connector binary with delivery.guarantee exactly_once")
 	fs.BoolVar(&cfg.Avro, "avro", cfg.Avro, "also measure tuned-avro: the tuned connector decoding Avro records of --size bytes (stream.format avro), in the bench process")
 	asJSON := fs.Bool("json", false, "print the result as JSON (tables go to stderr)")
 	quiet := fs.Bool("q", false, "no progress lines")
