@@ -65,9 +65,13 @@ func TestBenchCommand(t *testing.T) {
 				if err := json.Unmarshal(stdout.Bytes(), &v); err != nil || v["tuned/raw"] == nil || v["tuned/ceiling"] == nil {
 					t.Errorf("json: got %v, %v, want an object with tuned/raw and tuned/ceiling", v, err)
 				}
-				// The connector contenders ran as processes of their own.
-				if got := strings.Count(stdout.String(), "the connector binary in a process of its own"); got != 2 {
-					t.Errorf("json: got %d contenders in a process of their own, want 2 (default, tuned)", got)
+				// The connector contenders ran as processes of their own, and
+				// the exactly-once one among them.
+				if !strings.Contains(stdout.String(), `"tuned-exactly-once"`) {
+					t.Errorf("json: no tuned-exactly-once run in %s", stdout.String())
+				}
+				if got := strings.Count(stdout.String(), "the connector binary in a process of its own"); got != 3 {
+					t.Errorf("json: got %d contenders in a process of their own, want 3 (default, tuned, tuned-exactly-once)", got)
 				}
 			}
 		})
