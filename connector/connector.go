@@ -70,7 +70,6 @@ type Connector struct {
 	// results receives every batch a flush goroutine finished; it has room
 	// for one per lane, so a flush never blocks on it.
 	results chan *pendingBatch
-	flushes sync.WaitGroup
 
 	pollMu     sync.Mutex
 	pollCancel context.CancelFunc // cancels the poll under way, to handle a result at once

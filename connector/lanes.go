@@ -27,9 +27,7 @@ func (c *Connector) dispatch(ctx context.Context, now time.Time) {
 // the loop, awaitInflight or awaitInflightCtx receives it from c.results.
 func (c *Connector) launch(ctx context.Context, b *pendingBatch) {
 	c.metrics.InflightBatches.Set(float64(c.lanes.Inflight()))
-	c.flushes.Add(1)
 	go func() {
-		defer c.flushes.Done()
 		c.flush(ctx, b)
 		c.results <- b
 		c.wake()
