@@ -156,9 +156,6 @@ func (c *Connector) Snapshot() Snapshot { return c.stats.snapshot(c.cfg.Batch.Ma
 // the latency histogram): for callers that poll it often.
 func (c *Connector) Written() uint64 { return c.stats.written.Load() }
 
-// Metrics returns the connector's Prometheus metrics.
-func (c *Connector) Metrics() *Metrics { return c.metrics }
-
 // Run consumes until ctx is canceled, then stops fetching, flushes what it
 // holds, commits, and leaves the group within shutdown_timeout. It returns
 // nil after a clean shutdown, and an error when a record cannot be written
