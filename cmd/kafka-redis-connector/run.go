@@ -23,6 +23,7 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
 	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/preflight"
 	"github.com/kafka-redis-connector/kafka-redis-connector/internal/schemaregistry"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -178,7 +179,7 @@ func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onSt
 	if err != nil {
 		return err
 	}
-	if err := preflight(ctx, cfg, rdb, kopts, log); err != nil {
+	if err := preflight.Check(ctx, cfg, rdb, kopts, log); err != nil {
 		return err
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
