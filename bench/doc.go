@@ -5,5 +5,6 @@
 // bench command runs it; BENCHMARKS.md publishes its figures.
 //
 // Every latency figure, the connector's and each contender's, is recorded
-// with the same histogram (package internal/latency).
+// with the same histogram (package internal/latency), and every connector
+// contender is built as the run command builds it (internal/service).
 package bench
