@@ -4,29 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
 	"github.com/kafka-redis-connector/kafka-redis-connector/internal/latency"
-	"github.com/kafka-redis-connector/kafka-redis-connector/internal/schemaregistry"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/service"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
-	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
-// connRun is a connector running in this process, wired as the run command
-// wires it (sink client and writer, no HTTP server).
+// connRun is a connector running in this process, built as the run
+// command builds it (internal/service: the same Redis client, writer,
+// Kafka options and metrics), without the start-up check and the HTTP
+// server.
 type connRun struct {
 	c    *connector.Connector
-	w    *sink.Writer
-	rdb  redis.UniversalClient
+	svc  *service.Service
 	stop context.CancelFunc
 	done chan error
 	err  error
@@ -34,28 +35,14 @@ type connRun struct {
 }
 
 func (e *env) startConnector(ctx context.Context, cfg config.Config) (*connRun, error) {
-	rdb, err := sink.NewClient(cfg.Redis)
+	svc, err := service.Build(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		return nil, err
 	}
-	var wopts []sink.WriterOption
-	if cfg.Stream.UsesSchemaRegistry() { // the avro contender (avro.go)
-		reg, err := schemaregistry.New(cfg.SchemaRegistry)
-		if err != nil {
-			rdb.Close()
-			return nil, err
-		}
-		wopts = append(wopts, sink.WithSchemaRegistry(reg))
-	}
-	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
-	if err != nil {
-		rdb.Close()
-		return nil, err
-	}
-	r := &connRun{c: connector.New(cfg, w), w: w, rdb: rdb, done: make(chan error, 1)}
+	r := &connRun{c: svc.Connector, svc: svc, done: make(chan error, 1)}
 	runCtx, stop := context.WithCancel(ctx)
 	r.stop = stop
-	go func() { r.done <- r.c.Run(runCtx) }()
+	go func() { r.done <- svc.Run(runCtx) }()
 	return r, nil
 }
 
@@ -92,8 +79,7 @@ func (r *connRun) close() error {
 		r.err = <-r.done
 		r.over = true
 	}
-	r.w.Close()
-	r.rdb.Close()
+	r.svc.Close()
 	return r.err
 }
 

@@ -9,5 +9,6 @@
 // BENCHMARKS.md publishes its figures.
 //
 // Every latency figure, the connector's and each contender's, is recorded
-// with the same histogram (package internal/latency).
+// with the same histogram (package internal/latency), and every connector
+// contender is built as the run command builds it (internal/service).
 package bench

@@ -61,10 +61,6 @@ type Connector struct {
 	metrics   *Metrics
 	stats     counters
 	policy    *flushPolicy
-	pollLimit int
-	// maxBuffered bounds the records held in lanes; past it the loop waits
-	// for flushes instead of polling (backpressure on a slow Redis).
-	maxBuffered int
 	// errorPolicy is errors.policy resolved: fail, skip or dlq.
 	errorPolicy string
 	// client is the Kafka client of the current Run; it also produces to
@@ -74,7 +70,6 @@ type Connector struct {
 	// results receives every batch a flush goroutine finished; it has room
 	// for one per lane, so a flush never blocks on it.
 	results chan *pendingBatch
-	flushes sync.WaitGroup
 
 	pollMu     sync.Mutex
 	pollCancel context.CancelFunc // cancels the poll under way, to handle a result at once
@@ -95,18 +90,13 @@ type Connector struct {
 
 	// mu guards everything below; the poll loop and the rebalance
 	// callbacks both take it.
-	mu       sync.Mutex
-	lanes    []*lane
-	tracker  *OffsetTracker
-	inflight int
-	paused   bool
-	// peakBufferedBytes is the most bufferedBytes ever held, for tests.
-	peakBufferedBytes int
-	// avgRecordBytes is a moving average of RecordSize over the polls.
-	avgRecordBytes int
-	stopping       bool // shutdown began: no resuming, no more flushes at revoke
-	fatal          error
-	hwm            map[topicPartition]int64
+	mu sync.Mutex
+	// lanes schedules the batches; its stopping (shutdown began) also
+	// means no more flushes at revoke.
+	lanes   *laneSet
+	tracker *OffsetTracker
+	fatal   error
+	hwm     map[topicPartition]int64
 	// assigned is what this member owns; lagBase is the position the lag
 	// counts from for a partition it has not made anything committable
 	// in yet (the group's committed offset at assignment).
@@ -129,7 +119,6 @@ type Connector struct {
 
 // New builds a connector for cfg, which must be valid, writing through w.
 func New(cfg config.Config, w Writer, opts ...Option) *Connector {
-	n := max(cfg.Batch.MaxInFlight, 1)
 	if cfg.Batch.MaxBufferedBytes <= 0 {
 		// A Config built field by field before the key existed: without
 		// this the lanes would count as full and nothing would be polled.
@@ -146,24 +135,17 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		lagAssigned:   make(chan struct{}, 1),
 		errorPolicy:   cfg.Errors.EffectivePolicy(),
 		loggedReasons: make(map[string]bool),
-		results:       make(chan *pendingBatch, n),
+		results:       make(chan *pendingBatch, max(cfg.Batch.MaxInFlight, 1)),
 		wakeCh:        make(chan struct{}, 1),
 		dlqWake:       make(chan struct{}, 1),
 		dlqDone:       make(chan dlqOutcome, 1),
 	}
-	for i := range n {
-		c.lanes = append(c.lanes, &lane{id: i, batcher: NewBatcher(cfg.Batch.MaxEvents, cfg.Batch.MaxBytes, cfg.Batch.Timeout)})
-	}
+	c.lanes = newLaneSet(cfg.Batch)
 	for _, o := range opts {
 		o(c)
 	}
 	c.metrics = NewMetrics(c.reg)
 	c.policy = newFlushPolicy(cfg, &c.stats, c.metrics, c.log)
-	// Poll a few batches' worth at a time: enough to fill batches at high
-	// load, few enough that a poll is processed well within the rebalance
-	// timeout even when Redis is slow.
-	c.pollLimit = max(4*cfg.Batch.MaxEvents, 500)
-	c.maxBuffered = n * max(4*cfg.Batch.MaxEvents, c.pollLimit)
 	return c
 }
 
@@ -178,9 +160,6 @@ func (c *Connector) Snapshot() Snapshot {
 // the latency histogram): for callers that poll it often.
 func (c *Connector) Written() uint64 { return c.stats.written.Load() }
 
-// Metrics returns the connector's Prometheus metrics.
-func (c *Connector) Metrics() *Metrics { return c.metrics }
-
 // Run consumes until ctx is canceled, then stops fetching, flushes what it
 // holds, commits, and leaves the group within shutdown_timeout. It returns
 // nil after a clean shutdown, and an error when a record cannot be written
@@ -192,7 +171,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	}
 	c.client = cl
 	c.log.Info("connector started", "brokers", c.cfg.Kafka.Brokers, "group", c.cfg.Kafka.Group,
-		"topics", c.cfg.Kafka.Topics, "lanes", len(c.lanes))
+		"topics", c.cfg.Kafka.Topics, "lanes", c.lanes.Len())
 	lagCtx, stopLag := context.WithCancel(ctx)
 	var lagWatch sync.WaitGroup
 	lagWatch.Go(func() { c.watchLag(lagCtx, cl) })
@@ -225,7 +204,7 @@ func (c *Connector) loop(ctx, flushCtx context.Context, cl *kgo.Client) error {
 		c.applyResults()
 		c.dispatch(flushCtx, time.Now())
 		c.commitAsync(flushCtx, cl)
-		fatal, full, wait, limit := c.fatal, c.bufferFull(), c.pollWait(time.Now()), c.pollRecords()
+		fatal, full, wait, limit := c.fatal, c.lanes.Full(), c.lanes.Wait(time.Now()), c.lanes.PollRecords()
 		c.mu.Unlock()
 		if fatal != nil {
 			return fatal
@@ -300,86 +279,27 @@ func (c *Connector) add(fetches kgo.Fetches, now time.Time) {
 			return
 		}
 		c.hwm[topicPartition{p.Topic, p.Partition}] = p.HighWatermark
-		l := c.laneOf(p.Topic, p.Partition)
+		polledBytes += c.lanes.Add(p.Topic, p.Partition, p.Records, now)
 		for _, rec := range p.Records {
-			l.batcher.Add(rec, now)
 			c.tracker.Track(rec)
-			polledBytes += RecordSize(rec)
 		}
 		polled += len(p.Records)
 		c.stats.consumed.Add(uint64(len(p.Records)))
 		c.metrics.RecordsConsumed.Add(float64(len(p.Records)))
 	})
-	if polled > 0 {
-		avg := polledBytes / polled
-		if c.avgRecordBytes > 0 {
-			avg = (3*c.avgRecordBytes + avg) / 4
-		}
-		c.avgRecordBytes = max(avg, 1)
-	}
-	c.peakBufferedBytes = max(c.peakBufferedBytes, c.bufferedBytes())
+	c.lanes.Polled(polled, polledBytes)
 }
 
-// pollRecords is how many records the next poll may take: the poll limit,
-// or fewer when that many records of the average size seen so far would
-// pass batch.max_buffered_bytes. Fetch limits count compressed bytes, so
-// they alone do not bound what one poll brings in. Before the first poll
-// a record is assumed as large as batch.max_bytes. Called with c.mu held.
-func (c *Connector) pollRecords() int {
-	avg := c.avgRecordBytes
-	if avg <= 0 {
-		avg = c.cfg.Batch.MaxBytes
-	}
-	room := c.cfg.Batch.MaxBufferedBytes - c.bufferedBytes()
-	return min(max(room/max(avg, 1), 1), c.pollLimit)
-}
-
-// bufferFull reports whether the lanes hold enough, in records or in bytes
-// (batch.max_buffered_bytes), to stop polling until a flush finishes.
-func (c *Connector) bufferFull() bool {
-	return c.buffered() >= c.maxBuffered || c.bufferedBytes() >= c.cfg.Batch.MaxBufferedBytes
-}
-
-// pollWait is how long the next poll may block: until a failed batch may be
-// retried or a lane's batch is due; a finished flush wakes it earlier.
-func (c *Connector) pollWait(now time.Time) time.Duration {
-	wait := time.Second
-	for _, l := range c.lanes {
-		switch {
-		case l.inflight != nil:
-		case l.failed != nil:
-			wait = min(wait, l.retryAt.Sub(now))
-		default:
-			if d, ok := l.batcher.UntilNext(now); ok {
-				wait = min(wait, d)
-			}
-		}
-	}
-	return max(wait, time.Millisecond)
-}
-
+// pause pauses fetching (the lanes decided it: a write failed).
 func (c *Connector) pause(cl *kgo.Client) {
-	if c.paused {
-		return
-	}
-	c.paused = true
 	c.stats.fetchPaused.Store(true)
 	c.metrics.FetchPaused.Set(1)
 	cl.PauseFetchTopics(cl.GetConsumeTopics()...)
 }
 
-// resume resumes fetching once no lane holds a failed batch; why says what
-// made it so, for the log. Never while stopping.
+// resume resumes fetching (the lanes decided it: no lane holds a failed
+// batch any more); why says what made it so, for the log.
 func (c *Connector) resume(cl *kgo.Client, why string) {
-	if !c.paused || c.stopping {
-		return
-	}
-	for _, l := range c.lanes {
-		if l.failed != nil {
-			return
-		}
-	}
-	c.paused = false
 	c.stats.fetchPaused.Store(false)
 	c.metrics.FetchPaused.Set(0)
 	cl.ResumeFetchTopics(cl.GetConsumeTopics()...)

@@ -6,7 +6,11 @@
 //
 // One goroutine runs the loop (poll, batch, flush, commit); rebalance
 // callbacks take the same lock, so partition state never changes under a
-// flush.
+// flush. What the loop decides, it asks pure types with the clock as an
+// argument: a laneSet (which batch goes next on each lane, retry times,
+// pause and resume, backpressure) over one Batcher per lane, and the
+// OffsetTracker. The Connector keeps the goroutines, the Kafka calls and
+// the metrics.
 //
 // It imports sink and config and never cmd; its end-to-end latency
 // (Snapshot.Latency) is an internal/latency histogram.

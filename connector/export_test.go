@@ -13,5 +13,6 @@ func WithPausedLagRefresh(d time.Duration) Option {
 func (c *Connector) BufferedBytes() (now, peak int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bufferedBytes(), c.peakBufferedBytes
+	_, now = c.lanes.Buffered()
+	return now, c.lanes.peakBytes
 }

@@ -53,11 +53,7 @@ func TestComponentLagFromAssignment(t *testing.T) {
 				t.Fatalf("lag 3s after assignment: got %d over %d partitions (%v), want %d over 4", s.Lag, len(s.PartitionLags[testTopic]), s.PartitionLags, tc.want)
 			}
 			for p, lag := range s.PartitionLags[testTopic] {
-				var dm dto.Metric
-				if err := r.c.Metrics().ConsumerLag.WithLabelValues(testTopic, strconv.Itoa(int(p))).Write(&dm); err != nil {
-					t.Fatalf("read krc_consumer_lag_records: %v", err)
-				}
-				m := dm.GetGauge().GetValue()
+				m := consumerLagGauge(t, reg, testTopic, p)
 				if int64(m) != lag || lag != tc.want/4 {
 					t.Errorf("partition %d: got lag %d, krc_consumer_lag_records %v; want %d for both", p, lag, m, tc.want/4)
 				}
@@ -67,4 +63,39 @@ func TestComponentLagFromAssignment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// consumerLagGauge reads krc_consumer_lag_records{topic, partition} from
+// reg, as a scrape would.
+func consumerLagGauge(t *testing.T, reg prometheus.Gatherer, topic string, partition int32) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("read krc_consumer_lag_records: %v", err)
+	}
+	want := map[string]string{"topic": topic, "partition": strconv.Itoa(int(partition))}
+	for _, mf := range mfs {
+		if mf.GetName() != "krc_consumer_lag_records" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if labelsMatch(m, want) {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("read krc_consumer_lag_records: no series for %v", want)
+	return 0
+}
+
+func labelsMatch(m *dto.Metric, want map[string]string) bool {
+	if len(m.GetLabel()) != len(want) {
+		return false
+	}
+	for _, lp := range m.GetLabel() {
+		if want[lp.GetName()] != lp.GetValue() {
+			return false
+		}
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"time"
 
 	"github.com/failsafe-go/failsafe-go"
@@ -12,57 +11,6 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
-// lane is one ordered path to Redis: the partitions mapped to it share its
-// Batcher and at most one flush in flight.
-type lane struct {
-	id       int
-	batcher  *Batcher
-	inflight *pendingBatch // being written by a flush goroutine
-	failed   *pendingBatch // failed after its retries; goes again before anything newer
-	retryAt  time.Time
-}
-
-type recordState uint8
-
-const (
-	statePending      recordState = iota
-	stateWritten                  // Redis acknowledged it
-	stateDeadLettered             // skipped or in the dead-letter topic
-	statePoisoned                 // cannot be written, errors.policy fail: never committed
-	stateQueued                   // cannot be written, queued for the dead-letter topic
-)
-
-// pendingBatch is a batch under way and what became of each record.
-type pendingBatch struct {
-	lane     *lane
-	recs     []*kgo.Record
-	state    []recordState // written by the flush, read by apply
-	applied  []bool        // reported to the tracker
-	reason   FlushReason
-	started  time.Time
-	err      error          // the flush's outcome: nil when no record is left pending
-	fatal    error          // a record poisoned under errors.policy fail
-	rejected []poisonRecord // for the dead-letter topic; apply hands them over
-	bytes    int            // RecordSize of recs, summed
-}
-
-func (c *Connector) laneOf(topic string, partition int32) *lane {
-	if len(c.lanes) == 1 {
-		return c.lanes[0]
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(topic))
-	return c.lanes[(h.Sum32()+uint32(partition))%uint32(len(c.lanes))]
-}
-
-// take removes the front batch of l's Batcher.
-func (c *Connector) take(l *lane, reason FlushReason) *pendingBatch {
-	recs := l.batcher.Front(nil)
-	l.batcher.Remove(len(recs))
-	return &pendingBatch{lane: l, recs: recs, state: make([]recordState, len(recs)),
-		applied: make([]bool, len(recs)), reason: reason, started: time.Now(), bytes: recordsSize(recs)}
-}
-
 // dispatch starts a flush on every lane that has nothing in flight and
 // something to write: a failed batch whose retry time came, or what it
 // buffered. Called with c.mu held.
@@ -70,34 +18,16 @@ func (c *Connector) dispatch(ctx context.Context, now time.Time) {
 	if c.fatal != nil || ctx.Err() != nil {
 		return
 	}
-	for _, l := range c.lanes {
-		if l.inflight != nil {
-			continue
-		}
-		if l.failed != nil {
-			if !now.Before(l.retryAt) {
-				c.launch(ctx, l, l.failed)
-			}
-			continue
-		}
-		if l.batcher.Len() == 0 {
-			continue
-		}
-		reason, due := l.batcher.Due(now)
-		if !due {
-			reason = FlushIdle
-		}
-		c.launch(ctx, l, c.take(l, reason))
+	for _, l := range c.lanes.Next(now) {
+		c.launch(ctx, l.batch)
 	}
 }
 
-func (c *Connector) launch(ctx context.Context, l *lane, b *pendingBatch) {
-	l.inflight = b
-	c.inflight++
-	c.metrics.InflightBatches.Set(float64(c.inflight))
-	c.flushes.Add(1)
+// launch writes b, which the lanes marked in flight, on its own goroutine;
+// the loop, awaitInflight or awaitInflightCtx receives it from c.results.
+func (c *Connector) launch(ctx context.Context, b *pendingBatch) {
+	c.metrics.InflightBatches.Set(float64(c.lanes.Inflight()))
 	go func() {
-		defer c.flushes.Done()
 		c.flush(ctx, b)
 		c.results <- b
 		c.wake()
@@ -122,7 +52,7 @@ func (c *Connector) applyResults() {
 // awaitInflight waits for every flush in flight and applies it. Called with
 // c.mu held; flush goroutines never take c.mu.
 func (c *Connector) awaitInflight() {
-	for c.inflight > 0 {
+	for c.lanes.Inflight() > 0 {
 		c.apply(<-c.results)
 	}
 }
@@ -130,12 +60,12 @@ func (c *Connector) awaitInflight() {
 // apply reports a finished flush to the tracker and the lane. Called with
 // c.mu held.
 func (c *Connector) apply(b *pendingBatch) {
-	l := b.lane
-	if l.inflight == b {
-		l.inflight = nil
-		c.inflight--
-		c.metrics.InflightBatches.Set(float64(c.inflight))
+	res := flushResult{err: b.err, now: time.Now()}
+	if b.err != nil {
+		res.retryIn = max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff)
 	}
+	o := c.lanes.Finished(b, res)
+	c.metrics.InflightBatches.Set(float64(c.lanes.Inflight()))
 	for i, st := range b.state {
 		if (st == stateWritten || st == stateDeadLettered) && !b.applied[i] {
 			c.tracker.Done(b.recs[i])
@@ -149,24 +79,22 @@ func (c *Connector) apply(b *pendingBatch) {
 		c.queueDeadLetters(b.rejected)
 		b.rejected = nil
 	}
-	if b.err != nil {
-		l.failed = b
-		if errors.Is(b.err, context.Canceled) {
-			return // stopping: the shutdown flush takes it from here
-		}
-		delay := max(c.policy.breaker.RemainingDelay(), c.cfg.Retry.InitialBackoff)
-		l.retryAt = time.Now().Add(delay)
-		if c.stopping {
+	switch o.kind {
+	case outcomeCanceled:
+		return // stopping: the shutdown flush takes it from here
+	case outcomeRetry:
+		if c.lanes.Stopping() {
 			c.log.Warn("shutdown flush failed; retrying until shutdown_timeout",
-				"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
+				"records", len(b.recs), "retry_in", res.retryIn.String(), "error", b.err)
 			return
 		}
-		c.pause(c.client)
+		if o.pause {
+			c.pause(c.client)
+		}
 		c.log.Warn("flush failed; fetching paused, the batch will be retried",
-			"records", len(b.recs), "retry_in", delay.String(), "error", b.err)
+			"records", len(b.recs), "retry_in", res.retryIn.String(), "error", b.err)
 		return
 	}
-	l.failed = nil
 	batches := c.stats.batches.Add(1)
 	records := c.stats.batchRecords.Add(uint64(len(b.recs)))
 	c.metrics.BatchesFlushed.WithLabelValues(b.reason.String()).Inc()
@@ -175,7 +103,9 @@ func (c *Connector) apply(b *pendingBatch) {
 	// From the two counters, not a Snapshot: that copies the latency
 	// histogram, too much work for every flush.
 	c.metrics.BatchingEfficiency.Set(Snapshot{Batches: batches, BatchRecords: records, MaxEvents: c.cfg.Batch.MaxEvents}.Efficiency())
-	c.resume(c.client, "redis writes succeed again")
+	if o.resume {
+		c.resume(c.client, "redis writes succeed again")
+	}
 }
 
 // flush writes the batch's pending records through the flush policy. It
@@ -239,23 +169,18 @@ func (c *Connector) flush(ctx context.Context, b *pendingBatch) {
 // until ctx ends, starting no attempt after that. It reports whether the
 // lanes are empty. Called with c.mu held and nothing in flight.
 func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persist bool) bool {
-	for _, l := range c.lanes {
+	for i := range c.lanes.Len() {
 		for {
 			if c.fatal != nil {
 				return false
 			}
-			var b *pendingBatch
-			switch {
-			case l.failed != nil:
-				b = l.failed
-			case l.batcher.Len() > 0:
-				b = c.take(l, reason)
-			}
-			if b == nil {
+			next, ok := c.lanes.Front(i, reason, time.Now())
+			if !ok {
 				break
 			}
-			if b == l.failed {
-				wait := time.Until(l.retryAt)
+			b := next.batch
+			if next.retry {
+				wait := time.Until(next.retryAt)
 				if c.policy.breaker.IsOpen() {
 					if !persist {
 						return false
@@ -269,8 +194,7 @@ func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persis
 			if ctx.Err() != nil {
 				return false
 			}
-			l.inflight = b
-			c.inflight++
+			c.lanes.Launched(b)
 			c.flush(ctx, b)
 			c.apply(b)
 			if b.err != nil && !persist {
@@ -279,40 +203,4 @@ func (c *Connector) flushAllSync(ctx context.Context, reason FlushReason, persis
 		}
 	}
 	return true
-}
-
-func recordsSize(recs []*kgo.Record) int {
-	n := 0
-	for _, rec := range recs {
-		n += RecordSize(rec)
-	}
-	return n
-}
-
-// bufferedBytes returns the bytes of the records the connector holds:
-// batching, in flight and failed. Called with c.mu held.
-func (c *Connector) bufferedBytes() int {
-	n := 0
-	for _, l := range c.lanes {
-		n += l.batcher.Bytes()
-		if l.inflight != nil {
-			n += l.inflight.bytes
-		}
-		if l.failed != nil && l.failed != l.inflight {
-			n += l.failed.bytes
-		}
-	}
-	return n
-}
-
-// buffered returns how many records the lanes hold, failed batches included.
-func (c *Connector) buffered() int {
-	n := 0
-	for _, l := range c.lanes {
-		n += l.batcher.Len()
-		if l.failed != nil {
-			n += len(l.failed.recs)
-		}
-	}
-	return n
 }

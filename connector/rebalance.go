@@ -93,7 +93,8 @@ func (c *Connector) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[s
 	c.awaitInflight()
 	// While stopping, the shutdown already flushed what it could within
 	// shutdown_timeout; leaving the group must not start over.
-	flushed := c.buffered() == 0 || !c.stopping && c.flushAllSync(ctx, FlushRebalance, false)
+	records, _ := c.lanes.Buffered()
+	flushed := records == 0 || !c.lanes.Stopping() && c.flushAllSync(ctx, FlushRebalance, false)
 	// Records on their way to the dead-letter topic get a flush timeout
 	// to arrive before the commit; past it they are left to the next owner.
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.FlushTimeout)
@@ -122,31 +123,7 @@ func (c *Connector) onLost(_ context.Context, _ *kgo.Client, lost map[string][]i
 // forget drops every trace of the given partitions. Called with c.mu held
 // and nothing in flight.
 func (c *Connector) forget(parts map[string][]int32) {
-	gone := func(rec *kgo.Record) bool {
-		for _, p := range parts[rec.Topic] {
-			if p == rec.Partition {
-				return true
-			}
-		}
-		return false
-	}
-	for _, l := range c.lanes {
-		l.batcher.RemoveIf(gone)
-		if b := l.failed; b != nil {
-			keep := 0
-			for i, rec := range b.recs {
-				if !gone(rec) {
-					b.recs[keep], b.state[keep], b.applied[keep] = rec, b.state[i], b.applied[i]
-					keep++
-				}
-			}
-			b.recs, b.state, b.applied = b.recs[:keep], b.state[:keep], b.applied[:keep]
-			b.bytes = recordsSize(b.recs)
-			if keep == 0 {
-				l.failed = nil
-			}
-		}
-	}
+	resume := c.lanes.Forget(parts)
 	c.tracker.Forget(parts)
 	c.stats.dropLags(parts)
 	for topic, ps := range parts {
@@ -158,7 +135,7 @@ func (c *Connector) forget(parts map[string][]int32) {
 		}
 	}
 	c.stats.uncommitted.Store(int64(c.tracker.Pending()))
-	if c.client != nil {
+	if resume {
 		c.resume(c.client, "the failed batches belonged to partitions no longer assigned")
 	}
 }

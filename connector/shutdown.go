@@ -75,7 +75,7 @@ func (c *Connector) shutdown(cl *kgo.Client, cancelFlushes context.CancelFunc, r
 	cl.PauseFetchTopics(cl.GetConsumeTopics()...)
 
 	c.mu.Lock()
-	c.stopping = true
+	c.lanes.Stop()
 	drained := c.awaitInflightCtx(flushCtx)
 	if drained && runErr == nil && c.fatal == nil {
 		c.flushAllSync(flushCtx, FlushShutdown, true)
@@ -142,7 +142,7 @@ func (e *ShutdownError) leftString() string {
 // does not end is abandoned (its records stay uncommitted). Called with
 // c.mu held.
 func (c *Connector) awaitInflightCtx(ctx context.Context) bool {
-	for c.inflight > 0 {
+	for c.lanes.Inflight() > 0 {
 		select {
 		case b := <-c.results:
 			c.apply(b)

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,26 +156,5 @@ func TestDecryptUsage(t *testing.T) {
 				t.Errorf("got exit %d, %q, want %d and %q", code, errOut, exitUsage, tc.want)
 			}
 		})
-	}
-}
-
-func TestEncryptionOpts(t *testing.T) {
-	dir := t.TempDir()
-	f1, _ := writeKeyFile(t, dir, "k1")
-	short := writeText(t, filepath.Join(dir, "short"), "abcd\n")
-	if opts, err := encryptionOpts(config.Encryption{KeyIDField: "enc_key_id"}); err != nil || opts != nil {
-		t.Errorf("off: got %v, %v, want nil, nil", opts, err)
-	}
-	on := config.Encryption{Enabled: true, KeyID: "k1", Keys: []string{"k1=" + f1}, KeyIDField: "enc_key_id"}
-	if opts, err := encryptionOpts(on); err != nil || len(opts) != 1 {
-		t.Errorf("on: got %d options, %v, want 1, nil", len(opts), err)
-	}
-	for _, keys := range [][]string{{"k1=" + short}, {"k1=" + filepath.Join(dir, "nope")}, {"k2=" + f1}} {
-		on.Keys = keys
-		_, err := encryptionOpts(on)
-		var ue usageError
-		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "encryption.") {
-			t.Errorf("keys %v: got %v, want a usage error naming the encryption key", keys, err)
-		}
 	}
 }

@@ -7,24 +7,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
-	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
-	"github.com/kafka-redis-connector/kafka-redis-connector/internal/schemaregistry"
-	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/service"
 )
 
 var errHelp = errors.New("help requested")
@@ -145,94 +138,25 @@ func stopOnSignals(sigs <-chan os.Signal, log *slog.Logger) (ctx context.Context
 	}
 }
 
-// runConnector wires the Redis client, sink, connector and HTTP server, and
-// runs until ctx ends. onStart, if set, receives the connector once built.
-// Extra options go to the connector.
+// runConnector builds the service (internal/service), makes the start-up
+// check and runs it until ctx ends. onStart, if set, receives the
+// connector once built. Extra options go to the connector.
 func runConnector(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*connector.Connector), extra ...connector.Option) error {
-	if cfg.Kafka.TLS.InsecureSkipVerify || cfg.Redis.TLS.InsecureSkipVerify {
-		log.Warn("TLS certificate verification is disabled (insecure_skip_verify): connections can be intercepted")
-	}
-	rdb, err := sink.NewClient(cfg.Redis)
+	svc, err := service.Build(cfg, log, prometheus.NewRegistry(),
+		service.WithConnectorOpts(extra...), service.WithVersion(version))
 	if err != nil {
-		return err
-	}
-	defer rdb.Close()
-	wopts, err := encryptionOpts(cfg.Encryption)
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	if cfg.Stream.UsesSchemaRegistry() {
-		sreg, err := schemaregistry.New(cfg.SchemaRegistry, schemaregistry.WithRegisterer(reg))
-		if err != nil {
-			return err
+		var ce *service.ConfigError
+		if errors.As(err, &ce) {
+			return usageError{err}
 		}
-		wopts = append(wopts, sink.WithSchemaRegistry(sreg))
-	}
-	wopts = append(wopts, sink.WithReplicaAcks(cfg.Redis.WaitReplicas, cfg.Redis.WaitTimeout))
-	if cfg.Delivery.ExactlyOnce() {
-		wopts = append(wopts, sink.WithExactlyOnce())
-	}
-	w, err := sink.NewWriter(rdb, cfg.Stream, wopts...)
-	if err != nil {
-		return usageError{err}
-	}
-	defer w.Close()
-	kopts, err := connector.SecurityOpts(cfg.Kafka)
-	if err != nil {
 		return err
 	}
-	if err := preflight(ctx, cfg, rdb, kopts, log); err != nil {
+	defer svc.Close()
+	if err := svc.Check(ctx); err != nil {
 		return err
 	}
-	if cfg.Delivery.ExactlyOnce() {
-		// Writes load it where it is missing (NOSCRIPT); this spares the
-		// first batches that round trip.
-		if err := sink.LoadScript(ctx, rdb); err != nil {
-			log.Warn("exactly-once script not preloaded; writes will load it", "error", err)
-		}
-	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := append([]connector.Option{
-		connector.WithLogger(log),
-		connector.WithRegisterer(reg),
-		connector.WithKafkaOpts(kopts...),
-		connector.WithKafkaOpts(connector.KafkaMetrics(reg)...),
-	}, extra...)
-	c := connector.New(cfg, w, opts...)
 	if onStart != nil {
-		onStart(c)
+		onStart(svc.Connector)
 	}
-	redacted, _ := cfg.Redacted().YAML()
-	log.Info("starting kafka-redis-connector", "version", version,
-		"config", strings.TrimSpace(string(redacted)))
-
-	if cfg.HTTP.Listen != "" {
-		srv, err := serveHTTP(cfg.HTTP.Listen, c, rdb, reg, log)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-	}
-	return c.Run(ctx)
-}
-
-func serveHTTP(addr string, c *connector.Connector, rdb redis.UniversalClient, reg *prometheus.Registry, log *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("http.listen %s: %w", addr, err)
-	}
-	ping := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
-	srv := &http.Server{Handler: httpapi.NewHandler(c, ping, reg), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server stopped", "error", err)
-		}
-	}()
-	log.Info("http endpoints listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /stats")
-	return srv, nil
+	return svc.Run(ctx)
 }

@@ -1,4 +1,4 @@
-package main
+package preflight
 
 import (
 	"context"
@@ -19,19 +19,19 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
 
-// preflightTimeout bounds the start-up check, so that bad credentials end
-// the process well within 10 seconds.
-const preflightTimeout = 8 * time.Second
+// Timeout bounds the start-up check, so that bad credentials end the
+// process well within 10 seconds.
+const Timeout = 8 * time.Second
 
-// preflight checks once, before the connector starts, that Redis (PING)
+// Check checks once, before the connector starts, that Redis (PING)
 // and Kafka (a metadata request) accept the configured certificates and
 // credentials. A definite rejection (authentication failed, ACL denied,
 // unknown CA, name mismatch, TLS refused) is returned, naming the endpoint
 // and the cause, so the process exits at once instead of retrying in a
 // loop. An endpoint that merely does not answer is logged and not an error:
 // the connector rides out outages (its breaker, Kafka's retries).
-func preflight(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, kopts []kgo.Opt, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+func Check(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, kopts []kgo.Opt, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	var redisErr, kafkaErr error
@@ -184,7 +184,7 @@ func describeConnectError(err error) (cause string, definite bool) {
 	case redis.IsPermissionError(err):
 		return "the ACL user lacks a permission the connector needs (see docs/SECURITY.md)", true
 	case errors.Is(err, context.DeadlineExceeded):
-		return "no answer within " + preflightTimeout.String(), false
+		return "no answer within " + Timeout.String(), false
 	}
 	return err.Error(), false
 }
