@@ -44,9 +44,11 @@ fuzz:
 
 ## test-faults: the full fault suite (docs/RELIABILITY.md): minute-long Redis outages, latency,
 ## resets, kills, poison records, 10 connector crashes in 500,000 records, and the same faults
-## under delivery.guarantee exactly_once (duplicated = 0).
+## under delivery.guarantee exactly_once (duplicated = 0); the scenarios without an at_least_once
+## test of their own (the 10 crashes on a Redis Cluster, ...) run under both guarantees. The
+## Cluster's address comes from `scripts/services.sh endpoints`, as for test-topologies.
 test-faults:
-	KRCDEV_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault|ExactlyOnce' ./testcontainers/...
+	env $$(bash scripts/services.sh endpoints) KRCDEV_IT_FULL=1 $(GO) test -tags integration -count=1 -v -timeout 60m -run 'Fault|ExactlyOnce' ./testcontainers/...
 
 ## services-up / services-down: a local Apache Kafka (KRaft) and redis-server on 127.0.0.1.
 services-up:

@@ -22,13 +22,19 @@ const killSessionTimeout = 6 * time.Second
 // first flush: it waits for the group to expire the killed member
 // (kafka.session_timeout), so it is bounded by that, not by the breaker.
 func TestFaultConnectorKills(t *testing.T) {
+	runConnectorKills(t, guaranteeALO)
+}
+
+// runConnectorKills is the kill scenario under g (TestFaultConnectorKills,
+// TestExactlyOnceConnectorKills): exactly_once also requires duplicated = 0.
+func runConnectorKills(t *testing.T, g guarantee) {
 	needServices(t)
 	total := sized(50_000, 500_000)
 	kills := sized(3, 10)
 	rate := sized(2_500, 5_000)
-	s := newScenario(t, "connector_kills", 4)
+	s := newScenario(t, g.name("connector_kills"), 4)
 	pr := newProducer(t, s.topic, s.partitions)
-	env := s.env(map[string]string{"KRC_KAFKA_SESSION_TIMEOUT": killSessionTimeout.String()})
+	env := s.env(g.env(map[string]string{"KRC_KAFKA_SESSION_TIMEOUT": killSessionTimeout.String()}))
 	l := startLoad(pr, total, rate)
 
 	var procs []*watchedConnector
@@ -56,9 +62,9 @@ func TestFaultConnectorKills(t *testing.T) {
 	rss = max(rss, last.maxRSSMiB())
 	last.stop(t)
 	s.requireCommittedAtEnd(t)
-	or := s.verify(t, pr, verifyOpts{})
+	or := s.verify(t, pr, g.verifyOpts())
 
-	rep := faultReport{name: fmt.Sprintf("connector_sigkill_x%d", kills), sent: or.Expected, lost: or.Lost,
+	rep := faultReport{name: g.name(fmt.Sprintf("connector_sigkill_x%d", kills)), sent: or.Expected, lost: or.Lost,
 		dup: or.Duplicated, maxRSSMiB: rss, recovery: worst}
 	for _, p := range procs {
 		rep.opens += breakerOpens(t, p.logPath)
