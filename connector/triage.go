@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -70,13 +71,13 @@ func (c *Connector) triage(b *pendingBatch, poison []poisonRecord) {
 		return
 	}
 	switch c.errorPolicy {
-	case "skip":
+	case config.PolicySkip:
 		for _, p := range poison {
 			b.state[p.index] = stateDeadLettered
 			c.deadLettered(p, "skipped")
 		}
 		return
-	case "dlq":
+	case config.PolicyDLQ:
 		for _, p := range poison {
 			b.state[p.index] = stateQueued
 			b.rejected = append(b.rejected, p)
