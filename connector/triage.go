@@ -2,7 +2,6 @@ package connector
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -89,7 +88,7 @@ func (c *Connector) triage(b *pendingBatch, poison []poisonRecord) {
 	}
 	if b.fatal == nil {
 		p := poison[0]
-		b.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
+		b.fatal = &RecordError{Topic: p.rec.Topic, Partition: p.rec.Partition, Offset: p.rec.Offset, Stream: p.stream, Err: p.err}
 	}
 }
 
