@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -120,15 +119,6 @@ return reply
 `
 
 var eosScript = redis.NewScript(eosScriptSource)
-
-// ErrNotAttempted fails the records of a partition after one whose XADD
-// failed inside the script: they were not written, and are retried.
-var ErrNotAttempted = errors.New("sink: not attempted after an earlier record of its partition failed")
-
-// errNoCompanion marks a stream key whose companion hash cannot share its
-// hash slot: it holds a '}' but no hash tag. It is the record's key, so it
-// is reported as an unresolvable key.
-var errNoCompanion = fmt.Errorf("%w: a key with '}' but no hash tag has no companion hash in its slot", ErrUnresolvableKey)
 
 // CompanionKey names the hash holding the stored offsets of stream. A key
 // with a hash tag keeps it and gets a suffix: "<key>:krc-offsets". Any
