@@ -54,14 +54,17 @@ type Writer struct {
 	key      *StreamKeyTemplate
 	fallback *StreamKeyTemplate
 	mapping  *FieldMapping
-	args     *XAddArgs // trim clause, entry ID, per-stream commands
-	tomb     string    // stream.tombstones: skip, entry or delete
-	acks     replicaAcks
-	now      func() time.Time
-	scratch  sync.Pool
-	direct   *directPool // nil: go-redis pipelines (see direct.go)
-	noDirect bool
-	cluster  bool // client is a *redis.ClusterClient: a transaction per slot
+	// mappingOpts are what the options give NewFieldMapping (sealing,
+	// decoders).
+	mappingOpts []MappingOption
+	args        *XAddArgs // trim clause, entry ID, per-stream commands
+	tomb        string    // stream.tombstones: skip, entry or delete
+	acks        replicaAcks
+	now         func() time.Time
+	scratch     sync.Pool
+	direct      *directPool // nil: go-redis pipelines (see direct.go)
+	noDirect    bool
+	cluster     bool // client is a *redis.ClusterClient: a transaction per slot
 	// exactlyOnce: each stream's records go through the script (eos.go).
 	exactlyOnce bool
 }
@@ -105,16 +108,16 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 			return nil, err
 		}
 	}
-	if w.mapping, err = NewFieldMapping(cfg); err != nil {
-		return nil, err
-	}
-	if w.args, err = NewXAddArgs(cfg); err != nil {
-		return nil, err
-	}
 	for _, o := range opts {
 		if err := o(w); err != nil {
 			return nil, err
 		}
+	}
+	if w.mapping, err = NewFieldMapping(cfg, w.mappingOpts...); err != nil {
+		return nil, err
+	}
+	if w.args, err = NewXAddArgs(cfg); err != nil {
+		return nil, err
 	}
 	if err := w.mapping.checkDecoders(); err != nil {
 		return nil, err
