@@ -173,13 +173,17 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	now := w.now()
 	sc.trim = w.args.AppendTrim(sc.trim[:0], now)
 	var slab, trim []any
+	if goRedis || !w.mapping.encodesDirect() {
+		// The trim clause of the commands built from argument lists (the
+		// direct transport encodes the raw format without them).
+		for _, a := range sc.trim {
+			trim = append(trim, a)
+		}
+	}
 	if goRedis {
 		// Every command's arguments are a window of one slab per Write
 		// (one allocation per batch, not per record); the commands own it.
 		slab = make([]any, 0, len(recs)*(13+len(sc.trim)))
-		for _, a := range sc.trim {
-			trim = append(trim, a)
-		}
 	} else {
 		slab = sc.args[:0] // encoded before the next record's are built
 		sc.out = append(sc.out, respMulti...)
