@@ -164,8 +164,8 @@ type Retry struct {
 type Errors struct {
 	// Policy is fail, dlq or skip; empty means dlq when DLQTopic is set,
 	// else fail.
-	Policy   string `koanf:"policy"`
-	DLQTopic string `koanf:"dlq_topic"`
+	Policy   ErrorPolicy `koanf:"policy"`
+	DLQTopic string      `koanf:"dlq_topic"`
 }
 
 // HTTP configures the metrics and health server.
@@ -245,12 +245,12 @@ func Default() Config {
 
 // EffectivePolicy resolves an empty errors.policy: dlq when a dead-letter
 // topic is set, else fail.
-func (e Errors) EffectivePolicy() string {
+func (e Errors) EffectivePolicy() ErrorPolicy {
 	if e.Policy != "" {
 		return e.Policy
 	}
 	if e.DLQTopic != "" {
-		return "dlq"
+		return PolicyDLQ
 	}
-	return "fail"
+	return PolicyFail
 }

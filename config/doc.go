@@ -6,8 +6,12 @@
 // violations), each as a *FieldError naming the key and the offending value,
 // so a single `validate` run lists everything to fix.
 //
-// It also owns what is derived from configuration values alone: the client
-// TLS configuration of kafka.tls and redis.tls (TLS.ClientConfig) and the
-// "ID=FILE" encryption key specs (ParseKeySpec, ValidKeyID). It imports no
-// other package of the project, so every package may import it.
+// Settings other packages branch on are typed here and checked by Validate,
+// so they never compare strings: errors.policy is an ErrorPolicy
+// (PolicyFail, PolicyDLQ, PolicySkip; Errors.EffectivePolicy resolves the
+// empty one). It also owns what is derived from configuration values
+// alone: the client TLS configuration of kafka.tls and redis.tls
+// (TLS.ClientConfig) and the "ID=FILE" encryption key specs (ParseKeySpec,
+// ValidKeyID). It imports no other package of the project, so every
+// package may import it.
 package config

@@ -80,6 +80,8 @@ func (ks keySet) flatten(c Config) map[string]any {
 			out[l.key] = formatDuration(time.Duration(v.Int()))
 		case l.typ.Kind() == reflect.Slice:
 			out[l.key] = slices.Clone(v.Interface().([]string))
+		case l.typ.Kind() == reflect.String:
+			out[l.key] = v.String() // a named string type too (ErrorPolicy)
 		default:
 			out[l.key] = v.Interface()
 		}

@@ -90,10 +90,7 @@ func (c Config) problems() []error {
 
 	p.positive("flush_timeout", c.FlushTimeout)
 
-	p.oneOf("errors.policy", c.Errors.Policy, "", "fail", "dlq", "skip")
-	if c.Errors.Policy == "dlq" && c.Errors.DLQTopic == "" {
-		p.add("errors.dlq_topic", c.Errors.DLQTopic, "must be set when errors.policy is dlq")
-	}
+	c.Errors.check(&p)
 
 	if c.HTTP.Listen != "" {
 		if reason := checkHostPort(c.HTTP.Listen, false, 0); reason != "" {

@@ -478,7 +478,7 @@ func TestComponentShutdownUnderLoadLosesNothing(t *testing.T) {
 
 func TestComponentPoisonRecordPolicies(t *testing.T) {
 	for _, tc := range []struct {
-		policy       string
+		policy       config.ErrorPolicy
 		wantStop     bool
 		wantCommit   int64 // committed offset of partition 0 at the end
 		wantEntries  int
@@ -488,11 +488,11 @@ func TestComponentPoisonRecordPolicies(t *testing.T) {
 		{policy: "skip", wantCommit: 30, wantEntries: 29},
 		{policy: "dlq", wantCommit: 30, wantEntries: 29, wantDLQCount: 1},
 	} {
-		t.Run(tc.policy, func(t *testing.T) {
+		t.Run(string(tc.policy), func(t *testing.T) {
 			e := newEnv(t, 1)
 			e.cfg.Stream.Key = "{header:tenant}"
 			e.cfg.Errors.Policy = tc.policy
-			if tc.policy == "dlq" {
+			if tc.policy == config.PolicyDLQ {
 				e.cfg.Errors.DLQTopic = "events-dlq"
 				admCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()

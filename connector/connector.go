@@ -62,7 +62,7 @@ type Connector struct {
 	stats     counters
 	policy    *flushPolicy
 	// errorPolicy is errors.policy resolved: fail, skip or dlq.
-	errorPolicy string
+	errorPolicy config.ErrorPolicy
 	// client is the Kafka client of the current Run; it also produces to
 	// the dead-letter topic.
 	client *kgo.Client
@@ -181,7 +181,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	flushCtx, cancelFlushes := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelFlushes()
 	var dlq sync.WaitGroup
-	if c.errorPolicy == "dlq" {
+	if c.errorPolicy == config.PolicyDLQ {
 		dlq.Go(func() { c.runDeadLetters(flushCtx) })
 	}
 	runErr := c.loop(ctx, flushCtx, cl)

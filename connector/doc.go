@@ -12,6 +12,12 @@
 // OffsetTracker. The Connector keeps the goroutines, the Kafka calls and
 // the metrics.
 //
+// It also owns what errors.policy (config.ErrorPolicy) makes of a record
+// Redis can never accept (triage.go): skip it, hand it to the dead-letter
+// producer (dlq.go), or stop with a *RecordError naming it (errors.go holds
+// the package's sentinels and error types); and the shutdown that flushes,
+// commits and leaves the group within shutdown_timeout.
+//
 // It imports sink and config and never cmd; its end-to-end latency
 // (Snapshot.Latency) is an internal/latency histogram.
 package connector

@@ -42,7 +42,7 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
 	}
-	if c.errorPolicy == "dlq" {
+	if c.errorPolicy == config.PolicyDLQ {
 		opts = append(opts, dlqProducerOpts(k.FetchMaxBytes)...)
 	}
 	if k.TopicsRegex {

@@ -2,11 +2,11 @@ package connector
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
@@ -70,13 +70,13 @@ func (c *Connector) triage(b *pendingBatch, poison []poisonRecord) {
 		return
 	}
 	switch c.errorPolicy {
-	case "skip":
+	case config.PolicySkip:
 		for _, p := range poison {
 			b.state[p.index] = stateDeadLettered
 			c.deadLettered(p, "skipped")
 		}
 		return
-	case "dlq":
+	case config.PolicyDLQ:
 		for _, p := range poison {
 			b.state[p.index] = stateQueued
 			b.rejected = append(b.rejected, p)
@@ -88,7 +88,7 @@ func (c *Connector) triage(b *pendingBatch, poison []poisonRecord) {
 	}
 	if b.fatal == nil {
 		p := poison[0]
-		b.fatal = fmt.Errorf("%w: %s/%d@%d: %w", ErrPermanentRecord, p.rec.Topic, p.rec.Partition, p.rec.Offset, p.err)
+		b.fatal = &RecordError{Topic: p.rec.Topic, Partition: p.rec.Partition, Offset: p.rec.Offset, Stream: p.stream, Err: p.err}
 	}
 }
 

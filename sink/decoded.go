@@ -48,8 +48,8 @@ func decodedFormatsOf(cfg config.Stream) (decodedFormats, error) {
 // stream.key_format avro, protobuf and json_schema decode through. Without
 // it NewWriter refuses those formats.
 func WithSchemaRegistry(reg *schemaregistry.Registry) WriterOption {
-	return func(w *Writer) error {
-		d := &w.mapping.decode
+	return withMapping(func(m *FieldMapping) error {
+		d := &m.decode
 		if d.valueFormat != "" {
 			d.value = reg.Decoder(d.valueFormat)
 		}
@@ -57,16 +57,16 @@ func WithSchemaRegistry(reg *schemaregistry.Registry) WriterOption {
 			d.key = reg.Decoder(d.keyFormat)
 		}
 		return nil
-	}
+	})
 }
 
 // WithPayloadDecoders sets the value and key decoders directly (nil: that
 // part is not decoded), for tests and benchmarks with their own decoder.
 func WithPayloadDecoders(value, key PayloadDecoder) WriterOption {
-	return func(w *Writer) error {
-		w.mapping.decode.value, w.mapping.decode.key = value, key
+	return withMapping(func(m *FieldMapping) error {
+		m.decode.value, m.decode.key = value, key
 		return nil
-	}
+	})
 }
 
 // checkDecoders reports a format whose decoder is missing.

@@ -24,16 +24,6 @@ import (
 // client's DB the way go-redis does. Cluster and sentinel clients, and
 // writers built WithGoRedisPipeline, use go-redis pipelines.
 
-// errProtocol marks a reply the writer cannot parse; the connection is
-// dropped and the batch retried.
-var errProtocol = errors.New("sink: redis protocol error")
-
-// errConnect marks a failure to open a connection: the dial, TLS or the
-// AUTH/SELECT handshake (a password revoked after start-up). Nothing of the
-// batch was sent, and no record is at fault, so it is retried (and counts
-// toward the breaker) rather than handed to errors.policy.
-var errConnect = errors.New("sink: cannot connect to redis")
-
 // replyError is an error reply from Redis. Like go-redis's replies it
 // satisfies redis.Error, so Retryable classifies it by its text.
 type replyError string

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -121,15 +120,6 @@ return reply
 
 var eosScript = redis.NewScript(eosScriptSource)
 
-// ErrNotAttempted fails the records of a partition after one whose XADD
-// failed inside the script: they were not written, and are retried.
-var ErrNotAttempted = errors.New("sink: not attempted after an earlier record of its partition failed")
-
-// errNoCompanion marks a stream key whose companion hash cannot share its
-// hash slot: it holds a '}' but no hash tag. It is the record's key, so it
-// is reported as an unresolvable key.
-var errNoCompanion = fmt.Errorf("%w: a key with '}' but no hash tag has no companion hash in its slot", ErrUnresolvableKey)
-
 // CompanionKey names the hash holding the stored offsets of stream. A key
 // with a hash tag keeps it and gets a suffix: "<key>:krc-offsets". Any
 // other key is wrapped in braces after a prefix, "krc-offsets:{<key>}",
@@ -242,6 +232,7 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 	var calls []*eosCall
 	byStream := map[string]*eosCall{}
 	sc.trim = w.args.AppendTrim(sc.trim[:0], w.now())
+	keys := streamKeys{w: w, sc: sc, partition: -1}
 	// unavailable is the schema registry's failure: the record it struck
 	// and every later one wait, as in Write.
 	var unavailable error
@@ -249,9 +240,9 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 		if rec.Value == nil && w.tomb != "entry" {
 			continue // skipped (delete is refused with exactly_once by config): done, counted below
 		}
-		stream, ok := w.streamKey(sc, rec)
-		if !ok {
-			res.Errs[i] = fmt.Errorf("%w: template %q", ErrUnresolvableKey, w.key)
+		stream, err := keys.of(rec)
+		if err != nil {
+			res.Errs[i] = err
 			continue
 		}
 		res.Streams[i] = stream
@@ -289,16 +280,11 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 			}
 			part.args = append(part.args, string(id))
 		}
-		var err error
 		part.args, sc.arena, err = w.mapping.appendFieldsContext(ctx, part.args, sc.arena, rec)
 		if err != nil {
 			part.args = part.args[:start]
-			res.Errs[i] = err
-			if Retryable(err) { // keep each partition's order: nothing after it goes first
+			if fieldsFailed(&res, i, err) { // keep each partition's order: nothing after it goes first
 				unavailable = err
-				for j := i + 1; j < len(recs); j++ {
-					res.Errs[j] = err
-				}
 				break
 			}
 			continue

@@ -50,6 +50,31 @@ var ErrSchemaRegistryUnavailable = errors.New("sink: schema registry unavailable
 // breaker, and its retry adds the entries again.
 var ErrReplicaShortfall = errors.New("sink: fewer replicas than redis.wait_replicas acknowledged the write")
 
+// ErrNotAttempted fails the records of a partition after one whose XADD
+// failed inside the exactly-once script (eos.go): they were not written,
+// and are retried.
+var ErrNotAttempted = errors.New("sink: not attempted after an earlier record of its partition failed")
+
+// errNoCompanion marks a stream key whose companion hash (eos.go) cannot
+// share its hash slot: it holds a '}' but no hash tag. It is the record's
+// key, so it is reported as an unresolvable key.
+var errNoCompanion = fmt.Errorf("%w: a key with '}' but no hash tag has no companion hash in its slot", ErrUnresolvableKey)
+
+// errProtocol marks a reply the writer cannot parse; the connection is
+// dropped and the batch retried.
+var errProtocol = errors.New("sink: redis protocol error")
+
+// errConnect marks a failure of the direct transport (direct.go) to open a
+// connection: the dial, TLS or the AUTH/SELECT handshake (a password
+// revoked after start-up). Nothing of the batch was sent, and no record is
+// at fault, so it is retried (and counts toward the breaker) rather than
+// handed to errors.policy.
+var errConnect = errors.New("sink: cannot connect to redis")
+
+// ErrStopReading, returned by a ReadStreamRange callback, ends the read
+// early without an error (as fs.SkipAll ends a walk).
+var ErrStopReading = errors.New("sink: stop reading")
+
 // recordCaused lists the sentinels of the per-record permanent errors.
 var recordCaused = []error{ErrUnresolvableKey, ErrInvalidJSON, ErrEntryTooLarge, ErrRejected, ErrInvalidID, ErrUndecodable}
 

@@ -52,7 +52,7 @@ type FieldMapping struct {
 	decode decodedFormats
 
 	// seal, when set, encrypts the value and the headers in sealHeaders,
-	// and keyIDPair names its key (WithSealer).
+	// and keyIDPair names its key (SealWith).
 	seal        Sealer
 	keyIDPair   []any // keyIDField, seal.KeyID(), boxed once
 	sealHeaders []string
@@ -63,8 +63,15 @@ type FieldMapping struct {
 	respMetaNames                             [][]byte
 }
 
-// NewFieldMapping builds the mapping described by the stream configuration.
-func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
+// MappingOption configures optional behaviour of a FieldMapping: sealing
+// (SealWith) and the payload decoders. NewFieldMapping applies them once
+// the configuration is parsed, so each can check it; a Writer passes the
+// ones its options carry.
+type MappingOption func(*FieldMapping) error
+
+// NewFieldMapping builds the mapping described by the stream configuration
+// and opts.
+func NewFieldMapping(cfg config.Stream, opts ...MappingOption) (*FieldMapping, error) {
 	m := &FieldMapping{
 		json:          cfg.Format != "raw", // json, or decoded into JSON first (decoded.go)
 		valueField:    cfg.ValueField,
@@ -102,6 +109,11 @@ func NewFieldMapping(cfg config.Stream) (*FieldMapping, error) {
 	}
 	m.respValueName = appendBulk(nil, cfg.ValueField)
 	m.respKeyName = appendBulk(nil, cfg.KeyField)
+	for _, o := range opts {
+		if err := o(m); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 

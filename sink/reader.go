@@ -13,10 +13,6 @@ import (
 // stays a few megabytes.
 const readPage = 10000
 
-// ErrStopReading, returned by a ReadStreamRange callback, ends the read
-// early without an error (as fs.SkipAll ends a walk).
-var ErrStopReading = errors.New("sink: stop reading")
-
 // ReadStream calls fn for every entry of the stream at key, oldest first,
 // paging with XRANGE. A missing key is an empty stream.
 func ReadStream(ctx context.Context, rdb redis.Cmdable, key string, fn func(id string, fields map[string]any) error) error {

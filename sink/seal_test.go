@@ -85,6 +85,60 @@ func TestWithSealerNeedsRawFormat(t *testing.T) {
 	}
 }
 
+// TestSealWith: the field mapping takes its sealer at construction. Its
+// fields seal the value and the named header and add the key id pair, and
+// the constructor refuses a sealer it cannot honour.
+func TestSealWith(t *testing.T) {
+	ring, sealer := testKeys(t)
+	cfg := streamConfig(func(s *config.Stream) { s.HeadersPrefix = "h." })
+	m, err := sink.NewFieldMapping(cfg, sink.SealWith(sealer, "enc_key_id", []string{"token"}))
+	if err != nil {
+		t.Fatalf("NewFieldMapping: got error %v, want nil", err)
+	}
+	r := rec("orders", 2, 41, "customer-7", "card=4111111111111111")
+	r.Headers = []kgo.RecordHeader{{Key: "token", Value: []byte("bearer-s3cr3t")}, {Key: "trace", Value: []byte("abc")}}
+	args, _, err := m.AppendFields(nil, nil, r)
+	if err != nil {
+		t.Fatalf("AppendFields: got error %v, want nil", err)
+	}
+	e := map[string]any{}
+	for i := 0; i+1 < len(args); i += 2 {
+		v := args[i+1]
+		if b, ok := v.([]byte); ok {
+			v = string(b)
+		}
+		e[args[i].(string)] = v
+	}
+	if e["enc_key_id"] != "k1" || e["h.trace"] != "abc" || e["value"] == "card=4111111111111111" || e["h.token"] == "bearer-s3cr3t" {
+		t.Fatalf("got fields %v, want value and h.token sealed, enc_key_id=k1, h.trace in clear", e)
+	}
+	fields := encryption.EntryFields{KeyID: "enc_key_id", Sealed: config.Encryption{Headers: []string{"token"}}.SealedFields(cfg)}
+	if err := ring.OpenEntry(e, fields); err != nil {
+		t.Fatalf("OpenEntry: %v", err)
+	}
+	if e["value"] != "card=4111111111111111" || e["h.token"] != "bearer-s3cr3t" {
+		t.Errorf("got %v after OpenEntry, want the record's value and token", e)
+	}
+
+	for _, tt := range []struct {
+		name       string
+		format     string
+		keyIDField string
+		want       string
+	}{
+		{"json format", "json", "enc_key_id", "sink: encryption needs stream.format raw"},
+		{"no key id field", "raw", "", "sink: encryption needs a key id field"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := streamConfig(func(s *config.Stream) { s.Format = tt.format })
+			m, err := sink.NewFieldMapping(cfg, sink.SealWith(sealer, tt.keyIDField, nil))
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got mapping %v, error %v, want error %q", m, err, tt.want)
+			}
+		})
+	}
+}
+
 // BenchmarkWriteSealed measures a Write of 50 records of 100 bytes, in clear
 // and sealed, against the Redis at BENCH_REDIS_ADDR (a real redis-server;
 // default: an in-process miniredis, which makes Redis look slower than it is).

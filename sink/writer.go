@@ -2,9 +2,7 @@ package sink
 
 import (
 	"bufio"
-	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -54,14 +52,17 @@ type Writer struct {
 	key      *StreamKeyTemplate
 	fallback *StreamKeyTemplate
 	mapping  *FieldMapping
-	args     *XAddArgs // trim clause, entry ID, per-stream commands
-	tomb     string    // stream.tombstones: skip, entry or delete
-	acks     replicaAcks
-	now      func() time.Time
-	scratch  sync.Pool
-	direct   *directPool // nil: go-redis pipelines (see direct.go)
-	noDirect bool
-	cluster  bool // client is a *redis.ClusterClient: a transaction per slot
+	// mappingOpts are what the options give NewFieldMapping (sealing,
+	// decoders).
+	mappingOpts []MappingOption
+	args        *XAddArgs // trim clause, entry ID, per-stream commands
+	tomb        string    // stream.tombstones: skip, entry or delete
+	acks        replicaAcks
+	now         func() time.Time
+	scratch     sync.Pool
+	direct      *directPool // nil: go-redis pipelines (see direct.go)
+	noDirect    bool
+	cluster     bool // client is a *redis.ClusterClient: a transaction per slot
 	// exactlyOnce: each stream's records go through the script (eos.go).
 	exactlyOnce bool
 }
@@ -105,16 +106,16 @@ func NewWriter(client redis.Cmdable, cfg config.Stream, opts ...WriterOption) (*
 			return nil, err
 		}
 	}
-	if w.mapping, err = NewFieldMapping(cfg); err != nil {
-		return nil, err
-	}
-	if w.args, err = NewXAddArgs(cfg); err != nil {
-		return nil, err
-	}
 	for _, o := range opts {
 		if err := o(w); err != nil {
 			return nil, err
 		}
+	}
+	if w.mapping, err = NewFieldMapping(cfg, w.mappingOpts...); err != nil {
+		return nil, err
+	}
+	if w.args, err = NewXAddArgs(cfg); err != nil {
+		return nil, err
 	}
 	if err := w.mapping.checkDecoders(); err != nil {
 		return nil, err
@@ -159,6 +160,10 @@ func (w *Writer) Close() {
 // error is non-nil when at least one record failed for a retryable reason
 // (then it is that reason); records failing permanently are reported only
 // in Result.
+//
+// The transaction goes out on the direct transport (writeDirect) or as a
+// go-redis pipeline (writePipeline); both take each record's stream key
+// and entry ID from entryStart, and read the replies through txReplies.
 func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) {
 	if w.exactlyOnce {
 		return w.writeExactlyOnce(ctx, recs)
@@ -166,58 +171,37 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 	res := Result{Errs: make([]error, len(recs)), Streams: make([]string, len(recs))}
 	sc := w.scratch.Get().(*writeScratch)
 	defer w.release(sc)
-	goRedis := w.direct == nil
 	now := w.now()
 	sc.trim = w.args.AppendTrim(sc.trim[:0], now)
-	var slab, trim []any
-	if goRedis {
-		// Every command's arguments are a window of one slab per Write
-		// (one allocation per batch, not per record); the commands own it.
-		slab = make([]any, 0, len(recs)*(13+len(sc.trim)))
-		for _, a := range sc.trim {
-			trim = append(trim, a)
-		}
+	var err error
+	if w.direct != nil {
+		err = w.writeDirect(ctx, sc, &res, recs, now)
 	} else {
-		slab = sc.args[:0] // encoded before the next record's are built
-		sc.out = append(sc.out, respMulti...)
+		err = w.writePipeline(ctx, sc, &res, recs, now)
 	}
+	return countTombstones(res, recs), err
+}
+
+// writeDirect is Write on the direct transport: the transaction is encoded
+// as RESP into sc.out and sent on a connection of the direct pool.
+func (w *Writer) writeDirect(ctx context.Context, sc *writeScratch, res *Result, recs []*kgo.Record, now time.Time) error {
+	keys := streamKeys{w: w, sc: sc, partition: -1}
+	raw := w.mapping.encodesDirect()
+	var trim []any // the trim clause of the commands built from argument lists
+	if !raw {
+		trim = boxed(sc.trim)
+	}
+	args := sc.args[:0] // one command's arguments, encoded before the next record's are built
+	sc.out = append(sc.out, respMulti...)
 	// unavailable is the schema registry's failure: the record it struck
 	// and every later one wait.
 	var unavailable error
-	var lastTopic string
-	lastPartition := int32(-1)
-	lastKey := ""
-	var lastKeyArg any // lastKey boxed once: boxing a string allocates
 	for i, rec := range recs {
-		if rec.Value == nil && w.tomb != "entry" {
-			if w.tomb == "delete" {
-				w.appendDelete(ctx, sc, &res, i, rec)
-			} // else skipped: done, and counted below
+		stream, id, ok := w.entryStart(ctx, sc, res, &keys, i, rec)
+		if !ok {
 			continue
 		}
-		var stream string
-		if !w.key.PerRecord() && rec.Partition == lastPartition && rec.Topic == lastTopic {
-			stream = lastKey
-		} else {
-			var ok bool
-			stream, ok = w.streamKey(sc, rec)
-			if !ok {
-				res.Errs[i] = fmt.Errorf("%w: template %q", ErrUnresolvableKey, w.key)
-				continue
-			}
-			lastTopic, lastPartition, lastKey, lastKeyArg = rec.Topic, rec.Partition, stream, stream
-		}
-		res.Streams[i] = stream
-		var id []byte // nil: "*"
-		if !w.args.AutoID() {
-			var err error
-			if sc.id, err = w.args.AppendID(sc.id[:0], rec); err != nil {
-				res.Errs[i] = err
-				continue
-			}
-			id = sc.id
-		}
-		if !goRedis && w.mapping.encodesDirect() {
+		if raw {
 			if err := w.encodeXADD(sc, stream, id, rec); err != nil {
 				res.Errs[i] = err
 				continue
@@ -225,97 +209,33 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) (Result, error) 
 			sc.index = append(sc.index, i)
 			continue
 		}
-		start := len(slab)
-		slab = append(slab, "xadd", lastKeyArg)
-		slab = append(slab, trim...)
-		if id == nil {
-			slab = append(slab, "*")
-		} else {
-			slab = append(slab, string(id))
-		}
+		args = appendXADDHead(args[:0], keys.arg, trim, id)
 		var err error
-		slab, sc.arena, err = w.mapping.appendFieldsContext(ctx, slab, sc.arena, rec)
+		args, sc.arena, err = w.mapping.appendFieldsContext(ctx, args, sc.arena, rec)
 		if err != nil {
-			slab = slab[:start]
-			res.Errs[i] = err
-			if Retryable(err) { // keep each partition's order: nothing after it goes first
+			if fieldsFailed(res, i, err) {
 				unavailable = err
-				for j := i + 1; j < len(recs); j++ {
-					res.Errs[j] = err
-				}
 				break
 			}
 			continue
 		}
-		if !goRedis {
-			sc.out, err = appendArgs(sc.out, slab[start:])
-			slab = slab[:start]
-			if err != nil {
-				res.Errs[i] = err
-				continue
-			}
-		} else {
-			sc.cmds = append(sc.cmds, redis.NewCmd(ctx, slab[start:len(slab):len(slab)]...))
-			sc.keys = append(sc.keys, stream)
+		if sc.out, err = appendArgs(sc.out, args); err != nil {
+			res.Errs[i] = err
+			continue
 		}
 		sc.index = append(sc.index, i)
 	}
-	if !goRedis {
-		sc.args = slab // reused; with pipelines the commands own the slab
-	}
+	sc.args = args[:0] // reused by the next Write
 	if len(sc.index) == 0 {
-		return countTombstones(res, recs), unavailable
+		return unavailable
 	}
 	w.appendAfter(ctx, sc, res.Streams, now)
-	var after error
-	retry := unavailable
-	fail := func(j int, err error) {
-		i := sc.index[j]
-		if i < 0 {
-			// A command after the entries: a reply the record causes
-			// (WRONGTYPE) the stream's entries carry themselves.
-			if rejection(err, "") == nil && after == nil {
-				after = fmt.Errorf("sink: after the entries: %w", err)
-			}
-			return
-		}
-		// Only a reply the entry itself caused fails the record alone;
-		// anything else fails the write, to be retried.
-		if rej := rejection(err, res.Streams[i]); rej != nil {
-			res.Errs[i] = rej
-			return
-		}
-		res.Errs[i] = fmt.Errorf("sink: xadd %s: %w", res.Streams[i], err)
-		if retry == nil {
-			retry = res.Errs[i]
-		}
+	sc.out = append(sc.out, respExec...)
+	if w.acks.n > 0 {
+		sc.out = w.acks.appendWAIT(sc.out)
 	}
-	var acks error // the replicas' verdict
-	if !goRedis {
-		sc.out = append(sc.out, respExec...)
-		if w.acks.n > 0 {
-			sc.out = w.acks.appendWAIT(sc.out)
-		}
-		acks = w.sendDirect(ctx, sc, fail)
-	} else {
-		acks = w.execTx(ctx, sc.cmds, sc.keys)
-		for j, cmd := range sc.cmds {
-			if err := cmd.Err(); err != nil {
-				fail(j, err)
-			}
-		}
-	}
-	// A failed command after the entries, or too few replicas: what the
-	// write applied is not acknowledged, so its records are retried.
-	if err := cmp.Or(after, acks); err != nil {
-		for _, i := range sc.index {
-			if i >= 0 && res.Errs[i] == nil {
-				res.Errs[i] = err
-			}
-		}
-		retry = cmp.Or(retry, err)
-	}
-	return countTombstones(res, recs), retry
+	tx := txReplies{res: res, index: sc.index, retry: unavailable}
+	return tx.finish(w.sendDirect(ctx, sc, tx.fail))
 }
 
 // encodeXADD appends rec's XADD to sc.out as RESP, straight from the

@@ -242,6 +242,33 @@ func (r *xaddRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 	}
 }
 
+// TestWriterTrimsJSONStreams: stream.max_len trims the streams of every
+// format, on both transports. The direct transport encodes the json (and
+// decoded) formats from argument lists, not from the record's bytes, and
+// those lists once left the trim clause out: the stream grew unbounded.
+func TestWriterTrimsJSONStreams(t *testing.T) {
+	forTransports(t, "", func(t *testing.T, opts ...sink.WriterOption) {
+		m, rdb := newRedis(t)
+		w := newWriter(t, rdb, func(c *config.Stream) {
+			c.Key, c.Format, c.Metadata, c.MaxLen, c.ApproxTrim = "s", "json", nil, 3, false
+		}, opts...)
+		var recs []*kgo.Record
+		for i := range 10 {
+			recs = append(recs, rec("t", 0, int64(i), "", fmt.Sprintf(`{"n":%d}`, i)))
+		}
+		for _, batch := range [][]*kgo.Record{recs[:5], recs[5:]} {
+			if res, err := w.Write(context.Background(), batch); err != nil || res.Written() != len(batch) {
+				t.Fatalf("Write: got %d written, error %v, want %d, nil", res.Written(), err, len(batch))
+			}
+		}
+		got := entries(t, m, "s")
+		want := [][]string{{"n", "7"}, {"n", "8"}, {"n", "9"}}
+		if !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("got entries %q, want %q (max_len 3)", got, want)
+		}
+	})
+}
+
 func TestWriterTrimsStreams(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -146,7 +146,7 @@ func (p *entryPreviewer) writeJSON(w io.Writer, e entryPreview) error {
 		out.Key, out.KeyBase64 = &k, b64
 	}
 	if e.err != nil {
-		out.Error = &previewError{Reason: e.reason, Message: e.err.Error(), Policy: p.policy, Action: p.policyAction()}
+		out.Error = &previewError{Reason: e.reason, Message: e.err.Error(), Policy: string(p.policy), Action: p.policyAction()}
 	} else {
 		out.ID = entryID
 		if p.trim != nil {

@@ -48,7 +48,8 @@ type entryPreviewer struct {
 	sealed            []string
 	keyIDField, keyID string
 	valueField        string
-	policy, dlqTopic  string
+	policy            config.ErrorPolicy
+	dlqTopic          string
 }
 
 func newEntryPreviewer(cfg config.Config) (*entryPreviewer, error) {
@@ -141,9 +142,9 @@ func previewReason(err error) string {
 // policyAction says what errors.policy would make of a per-record error.
 func (p *entryPreviewer) policyAction() string {
 	switch p.policy {
-	case "skip":
+	case config.PolicySkip:
 		return "skipped and counted (errors.policy skip)"
-	case "dlq":
+	case config.PolicyDLQ:
 		return "sent to the dead-letter topic " + p.dlqTopic + " (errors.policy dlq)"
 	}
 	return "the connector would stop here (errors.policy fail)"
