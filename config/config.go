@@ -37,8 +37,13 @@ type Kafka struct {
 	SessionTimeout   time.Duration `koanf:"session_timeout"`
 	RebalanceTimeout time.Duration `koanf:"rebalance_timeout"`
 	FetchMaxBytes    int32         `koanf:"fetch_max_bytes"`
-	TLS              TLS           `koanf:"tls"`
-	SASL             SASL          `koanf:"sasl"`
+	// FetchBufferBytes bounds what one fetch holds in memory once decoded
+	// (the response, the records decompressed, franz-go's Record of
+	// each): fetches ask the broker for fewer bytes the better the data
+	// compresses, so the bound holds whatever the compression ratio.
+	FetchBufferBytes int32 `koanf:"fetch_buffer_bytes"`
+	TLS              TLS   `koanf:"tls"`
+	SASL             SASL  `koanf:"sasl"`
 	// InstanceID makes this member a static group member (KIP-345): a
 	// restart within session_timeout gets its partitions back without a
 	// rebalance. Every member of the group needs its own; empty: dynamic
@@ -51,6 +56,10 @@ type Kafka struct {
 	// although a Topics pattern matches them; needs TopicsRegex.
 	TopicsExclude []string `koanf:"topics_exclude"`
 }
+
+// MinFetchBufferBytes is the lowest kafka.fetch_buffer_bytes: below it a
+// fetch would carry too little to keep a lane busy.
+const MinFetchBufferBytes = 64 << 10
 
 // TLS configures a TLS connection; the zero value means plaintext.
 type TLS struct {
@@ -193,6 +202,7 @@ func Default() Config {
 			SessionTimeout:   45 * time.Second,
 			RebalanceTimeout: 60 * time.Second,
 			FetchMaxBytes:    50 << 20,
+			FetchBufferBytes: 8 << 20,
 			TopicsExclude:    []string{},
 		},
 		Redis: Redis{

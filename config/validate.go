@@ -134,6 +134,7 @@ func (k Kafka) check(p *problemList) {
 	p.positive("kafka.session_timeout", k.SessionTimeout)
 	p.positive("kafka.rebalance_timeout", k.RebalanceTimeout)
 	p.atLeast("kafka.fetch_max_bytes", int64(k.FetchMaxBytes), 1)
+	p.atLeast("kafka.fetch_buffer_bytes", int64(k.FetchBufferBytes), MinFetchBufferBytes)
 	k.TLS.check(p, "kafka.tls")
 	k.checkSASL(p)
 	k.checkMembership(p)

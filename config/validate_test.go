@@ -69,6 +69,7 @@ func TestValidateRejects(t *testing.T) {
 		{"session timeout", func(c *Config) { c.Kafka.SessionTimeout = 0 }, "kafka.session_timeout", "0s", "must be greater than 0"},
 		{"rebalance timeout", func(c *Config) { c.Kafka.RebalanceTimeout = -time.Second }, "kafka.rebalance_timeout", "-1s", "must be greater than 0"},
 		{"fetch max bytes", func(c *Config) { c.Kafka.FetchMaxBytes = 0 }, "kafka.fetch_max_bytes", "0", "must be at least 1"},
+		{"fetch buffer bytes", func(c *Config) { c.Kafka.FetchBufferBytes = 1000 }, "kafka.fetch_buffer_bytes", "1000", "must be at least 65536"},
 		{"kafka cert without key", func(c *Config) { c.Kafka.TLS.CertFile = "/c" }, "kafka.tls.key_file", `""`, "must be set when kafka.tls.cert_file is"},
 		{"redis key without cert", func(c *Config) { c.Redis.TLS.KeyFile = "/k" }, "redis.tls.cert_file", `""`, "must be set when redis.tls.key_file is"},
 		{"sasl mechanism", func(c *Config) { c.Kafka.SASL.Mechanism = "GSSAPI" }, "kafka.sasl.mechanism", "GSSAPI", "must be one of"},

@@ -66,6 +66,8 @@ type Connector struct {
 	// client is the Kafka client of the current Run; it also produces to
 	// the dead-letter topic.
 	client *kgo.Client
+	// fetchSizer sizes the fetches.
+	fetchSizer *fetchSizer
 
 	// results receives every batch a flush goroutine finished; it has room
 	// for one per lane, so a flush never blocks on it.
@@ -141,6 +143,7 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		dlqDone:       make(chan dlqOutcome, 1),
 	}
 	c.lanes = newLaneSet(cfg.Batch)
+	c.fetchSizer = newFetchSizer(cfg.Kafka)
 	for _, o := range opts {
 		o(c)
 	}
@@ -169,6 +172,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connector: kafka client: %w", err)
 	}
+	c.fetchSizer.attach(cl)
 	c.client = cl
 	c.log.Info("connector started", "brokers", c.cfg.Kafka.Brokers, "group", c.cfg.Kafka.Group,
 		"topics", c.cfg.Kafka.Topics, "lanes", c.lanes.Len())

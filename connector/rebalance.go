@@ -12,7 +12,6 @@ import (
 // kafkaOpts builds the consumer-group client options from the configuration.
 func (c *Connector) kafkaOpts() []kgo.Opt {
 	k := c.cfg.Kafka
-	fetchMax := fetchMaxBytes(c.cfg)
 	reset := kgo.NewOffset().AtStart()
 	if k.StartOffset == "latest" {
 		reset = kgo.NewOffset().AtEnd()
@@ -25,13 +24,6 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.ConsumeResetOffset(reset),
 		kgo.SessionTimeout(k.SessionTimeout),
 		kgo.RebalanceTimeout(k.RebalanceTimeout),
-		// What the client holds fetched and not yet polled counts toward
-		// memory too: at most maxConcurrentFetches fetches of a quarter of
-		// batch.max_buffered_bytes each, so one poll brings in at most
-		// half the bound.
-		kgo.FetchMaxBytes(fetchMax),
-		kgo.FetchMaxPartitionBytes(min(fetchMax, 1<<20)),
-		kgo.MaxConcurrentFetches(maxConcurrentFetches),
 		// Offsets are committed only after Redis acknowledged the
 		// records, never on a timer.
 		kgo.DisableAutoCommit(),
@@ -42,6 +34,8 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
 	}
+	// What one fetch holds decoded stays within kafka.fetch_buffer_bytes.
+	opts = append(opts, c.fetchSizer.opts()...)
 	if c.errorPolicy == config.PolicyDLQ {
 		opts = append(opts, dlqProducerOpts(k.FetchMaxBytes)...)
 	}
@@ -50,17 +44,6 @@ func (c *Connector) kafkaOpts() []kgo.Opt {
 	}
 	opts = append(opts, MembershipOpts(k)...)
 	return append(opts, c.extraOpts...)
-}
-
-// maxConcurrentFetches is how many fetches the client may have in flight
-// or buffered at once.
-const maxConcurrentFetches = 2
-
-// fetchMaxBytes is kafka.fetch_max_bytes capped at a quarter of
-// batch.max_buffered_bytes (a broker still hands out one record batch past
-// it, so a record larger than this is still consumed).
-func fetchMaxBytes(cfg config.Config) int32 {
-	return int32(min(int64(cfg.Kafka.FetchMaxBytes), max(int64(cfg.Batch.MaxBufferedBytes)/4, 1<<10)))
 }
 
 func (c *Connector) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {

@@ -99,6 +99,7 @@ func cmdRun(args []string, _, stderr io.Writer) error {
 	// text lines would break a JSON log stream. Its dial failures repeat
 	// what the connector's flush and breaker lines already say: debug.
 	redis.SetLogger(goRedisLogger{log.With("component", "go-redis")})
+	setMemoryLimit(cfg, os.Getenv("GOMEMLIMIT"), log)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
