@@ -51,9 +51,11 @@ type Config struct {
 	// RedisBenchmark, if set, is the redis-benchmark executable: the
 	// ceiling is also measured with it, and the faster method counts.
 	RedisBenchmark string
-	// CPUProfile, if set, receives a CPU profile of a tuned drain in the
-	// bench process, after the rounds; HeapProfile a heap profile when it
-	// is half done.
+	// CPUProfile, if set, receives a CPU profile of one more tuned drain
+	// after the rounds: of the connector binary's process (`run
+	// --cpuprofile`) when there is a ConnectorBinary, else of the bench
+	// process. HeapProfile receives a heap profile of a tuned drain in the
+	// bench process when it is half done.
 	CPUProfile  string
 	HeapProfile string
 	// Avro adds the tuned-avro contender: the tuned connector decoding an
@@ -185,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for i := range res.Runs {
 		res.Runs[i].OverCeiling = ratio(res.Runs[i].EventsPerSec, ceiling)
 	}
-	if err := e.profileInProcess(ctx, backlog); err != nil {
+	if err := e.profile(ctx, backlog); err != nil {
 		return res, err
 	}
 

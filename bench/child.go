@@ -77,7 +77,9 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func (e *env) startChild(inst string, batch *config.Batch, topics []string, extra ...string) (*childConnector, error) {
+// startChild starts the connector binary: `run` with runArgs, configured
+// by the KRC_* settings of the contender plus extra.
+func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []string, extra ...string) (*childConnector, error) {
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -86,7 +88,7 @@ func (e *env) startChild(inst string, batch *config.Batch, topics []string, extr
 	settings = append(settings, extra...)
 	// Not CommandContext: the child is stopped with SIGTERM, as deployed,
 	// and waited for.
-	cmd := exec.Command(e.cfg.ConnectorBinary, "run")
+	cmd := exec.Command(e.cfg.ConnectorBinary, append([]string{"run"}, runArgs...)...)
 	cmd.Env = childEnv(os.Environ(), settings)
 	c := &childConnector{cmd: cmd, http: listen, stderr: &tailWriter{max: 8 << 10},
 		failed: make(chan error, 1), exited: make(chan struct{})}
@@ -152,8 +154,9 @@ func (c *childConnector) stop(grace time.Duration) error {
 // runChild measures the connector binary with the given batch settings on
 // the backlog: from joining the group until the stream holds every record,
 // CPU and peak RSS of the child alone. In the first round also its end-to-
-// end latency at the paced rate, read back from Redis.
-func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, backlog string, round int, extra ...string) (m Measurement, err error) {
+// end latency at the paced rate, read back from Redis. runArgs go to `run`
+// (e.g. --cpuprofile), extra to its environment.
+func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, backlog string, round int, runArgs []string, extra ...string) (m Measurement, err error) {
 	inst := instance(name, round)
 	topics := []string{backlog}
 	paced := e.topic("paced-" + name)
@@ -163,7 +166,7 @@ func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, ba
 		}
 		topics = append(topics, paced)
 	}
-	c, err := e.startChild(inst, batch, topics, extra...)
+	c, err := e.startChild(inst, batch, topics, runArgs, extra...)
 	if err != nil {
 		return m, err
 	}

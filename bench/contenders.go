@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 )
@@ -33,7 +34,7 @@ func (e *env) contenders(ctx context.Context, backlog string) []contender {
 		// deployed (the built binary), so both guarantees are measured in
 		// one run; issue 13's rule 5 compares it with tuned.
 		list = append(list, contender{name: "tuned-exactly-once", run: func(round int) (Measurement, error) {
-			return e.runChild(ctx, "tuned-exactly-once", &tuned, backlog, round, "KRC_DELIVERY_GUARANTEE=exactly_once")
+			return e.runChild(ctx, "tuned-exactly-once", &tuned, backlog, round, nil, "KRC_DELIVERY_GUARANTEE=exactly_once")
 		}})
 	}
 	return list
@@ -45,7 +46,7 @@ func (e *env) contenders(ctx context.Context, backlog string) []contender {
 func (e *env) connectorContender(ctx context.Context, name string, batch *config.Batch, backlog string) contender {
 	if e.cfg.ConnectorBinary != "" {
 		return contender{name: name, run: func(round int) (Measurement, error) {
-			return e.runChild(ctx, name, batch, backlog, round)
+			return e.runChild(ctx, name, batch, backlog, round, nil)
 		}}
 	}
 	b := config.Default().Batch
@@ -59,17 +60,34 @@ func (e *env) connectorContender(ctx context.Context, name string, batch *config
 	}}
 }
 
-// profileInProcess profiles one more tuned drain in this process, if a
-// profile was asked for: a profile of a child process would need the
-// connector's cooperation, and the code on the hot path is the same.
-func (e *env) profileInProcess(ctx context.Context, backlog string) error {
-	if e.cfg.CPUProfile == "" && e.cfg.HeapProfile == "" {
+// profile profiles one more tuned drain, if a profile was asked for: the
+// CPU profile is the connector binary's own (`run --cpuprofile`, the whole
+// life of the process: start-up, the drain, shutdown) when the contenders
+// run as the binary; the heap profile, and the CPU profile without a
+// binary, are of a drain in this process.
+func (e *env) profile(ctx context.Context, backlog string) error {
+	cpu := e.cfg.CPUProfile
+	if cpu != "" && e.cfg.ConnectorBinary != "" {
+		path, err := filepath.Abs(cpu)
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		fmt.Fprintf(e.log, "bench: profiling a tuned drain of the connector binary ...\n")
+		tuned := e.cfg.Tuned
+		// A round above 1 skips the paced phase.
+		m, err := e.runChild(ctx, "tuned-profile", &tuned, backlog, 2, []string{"--cpuprofile", path})
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
+		}
+		fmt.Fprintf(e.log, "bench: profiled drain: %.0f events/s, %.2f µs CPU/event (connector process)\n", m.EventsPerSec, m.CPUUsPerEvent)
+		cpu = ""
+	}
+	if cpu == "" && e.cfg.HeapProfile == "" {
 		return nil
 	}
 	fmt.Fprintf(e.log, "bench: profiling a tuned drain in the bench process ...\n")
-	// A round above 1 skips the paced phase.
-	m, err := e.runConnector(ctx, "tuned-profile", e.cfg.Tuned, backlog,
-		profiles{cpu: e.cfg.CPUProfile, heap: e.cfg.HeapProfile}, 2)
+	m, err := e.runConnector(ctx, "tuned-profile-inproc", e.cfg.Tuned, backlog,
+		profiles{cpu: cpu, heap: e.cfg.HeapProfile}, 2)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}

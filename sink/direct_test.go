@@ -2,12 +2,15 @@ package sink
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -448,6 +451,19 @@ func TestDirectConnectFailureIsRetryable(t *testing.T) {
 	for i, e := range res.Errs {
 		if errors.Is(e, ErrRejected) || !Retryable(e) {
 			t.Errorf("record %d: got %v, want retryable", i, e)
+		}
+	}
+}
+
+// TestAppendBulkInt holds appendBulkInt to appendBulk of strconv's text,
+// on every digit-count boundary and both ends of int64.
+func TestAppendBulkInt(t *testing.T) {
+	for _, v := range []int64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 99999, 100000, 1700000000123,
+		math.MaxInt64, math.MaxInt64 - 1, -1, -10, -1700000000123, math.MinInt64} {
+		want := appendBulk([]byte("prefix"), strconv.FormatInt(v, 10))
+		got, n := appendBulkInt([]byte("prefix"), v)
+		if !bytes.Equal(got, want) || n != len(strconv.FormatInt(v, 10)) {
+			t.Errorf("appendBulkInt(%d): got %q (%d), want %q (%d)", v, got, n, want, len(strconv.FormatInt(v, 10)))
 		}
 	}
 }

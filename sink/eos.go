@@ -217,9 +217,10 @@ type eosCall struct {
 
 // eosPartition is one source partition's records in a call.
 type eosPartition struct {
-	field string
-	args  []any // per record: offset, argument count, XADD arguments
-	index []int // the records, in order
+	field  string
+	stream string // the call's
+	args   []any  // per record: offset, argument count, XADD arguments
+	index  []int  // the records, in order
 }
 
 // writeExactlyOnce is Write under the exactly-once guarantee. Each stream's
@@ -236,34 +237,48 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 	// unavailable is the schema registry's failure: the record it struck
 	// and every later one wait, as in Write.
 	var unavailable error
+	// The stream and partition of the last record, when the key template
+	// depends on the partition only: a run of one partition's records
+	// renders its key, companion and offset field once, as Write does.
+	var lastTopic string
+	lastPartition := int32(-1)
+	var lastPart *eosPartition
 	for i, rec := range recs {
 		if rec.Value == nil && w.tomb != "entry" {
 			continue // skipped (delete is refused with exactly_once by config): done, counted below
 		}
-		stream, err := keys.of(rec)
-		if err != nil {
-			res.Errs[i] = err
-			continue
-		}
-		res.Streams[i] = stream
-		call := byStream[stream]
-		if call == nil {
-			companion, err := CompanionKey(stream)
+		var part *eosPartition
+		var err error
+		if lastPart != nil && !w.key.PerRecord() && rec.Partition == lastPartition && rec.Topic == lastTopic {
+			part = lastPart
+		} else {
+			stream, err := keys.of(rec)
 			if err != nil {
-				res.Errs[i] = fmt.Errorf("%w: stream %q", err, stream)
+				res.Errs[i] = err
 				continue
 			}
-			call = &eosCall{stream: stream, companion: companion, byField: map[string]*eosPartition{}}
-			byStream[stream] = call
-			calls = append(calls, call)
+			call := byStream[stream]
+			if call == nil {
+				companion, err := CompanionKey(stream)
+				if err != nil {
+					res.Errs[i] = fmt.Errorf("%w: stream %q", err, stream)
+					res.Streams[i] = stream
+					continue
+				}
+				call = &eosCall{stream: stream, companion: companion, byField: map[string]*eosPartition{}}
+				byStream[stream] = call
+				calls = append(calls, call)
+			}
+			field := OffsetField(rec.Topic, rec.Partition)
+			part = call.byField[field]
+			if part == nil {
+				part = &eosPartition{field: field, stream: call.stream}
+				call.byField[field] = part
+				call.parts = append(call.parts, part)
+			}
+			lastTopic, lastPartition, lastPart = rec.Topic, rec.Partition, part
 		}
-		field := OffsetField(rec.Topic, rec.Partition)
-		part := call.byField[field]
-		if part == nil {
-			part = &eosPartition{field: field}
-			call.byField[field] = part
-			call.parts = append(call.parts, part)
-		}
+		res.Streams[i] = part.stream
 		start := len(part.args)
 		part.args = append(part.args, strconv.FormatInt(rec.Offset, 10), 0)
 		for _, a := range sc.trim {
@@ -272,13 +287,13 @@ func (w *Writer) writeExactlyOnce(ctx context.Context, recs []*kgo.Record) (Resu
 		if w.args.AutoID() {
 			part.args = append(part.args, "*")
 		} else {
-			id, err := w.args.AppendID(nil, rec)
-			if err != nil {
+			var err error
+			if sc.id, err = w.args.AppendID(sc.id[:0], rec); err != nil {
 				part.args = part.args[:start]
 				res.Errs[i] = err
 				continue
 			}
-			part.args = append(part.args, string(id))
+			part.args = append(part.args, string(sc.id))
 		}
 		part.args, sc.arena, err = w.mapping.appendFieldsContext(ctx, part.args, sc.arena, rec)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -31,8 +32,21 @@ func BenchmarkWriteGuarantee(b *testing.B) {
 	for _, g := range []struct {
 		name string
 		opts []sink.WriterOption
-	}{{config.AtLeastOnce, nil}, {config.ExactlyOnce, []sink.WriterOption{sink.WithExactlyOnce()}}} {
+		// runs: the records in runs of one partition, as a fetch hands them
+		// out, with entry IDs from their timestamps.
+		runs bool
+	}{{config.AtLeastOnce, nil, false}, {config.ExactlyOnce, []sink.WriterOption{sink.WithExactlyOnce()}, false},
+		{config.ExactlyOnce + "/runs", []sink.WriterOption{sink.WithExactlyOnce()}, true}} {
 		b.Run(g.name, func(b *testing.B) {
+			cfg := cfg
+			recs := benchRecords(500, 100)
+			if g.runs {
+				cfg.ID = config.StreamIDTimestamp
+				for i, r := range recs {
+					r.Partition, r.Offset = int32(i/63), int64(i)
+					r.Timestamp = r.Timestamp.Add(time.Duration(i) * time.Millisecond)
+				}
+			}
 			w, err := sink.NewWriter(rdb, cfg, g.opts...)
 			if err != nil {
 				b.Fatal(err)
@@ -42,7 +56,6 @@ func BenchmarkWriteGuarantee(b *testing.B) {
 			if err := sink.LoadScript(ctx, rdb); err != nil {
 				b.Fatal(err)
 			}
-			recs := benchRecords(500, 100)
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := w.Write(ctx, recs); err != nil {

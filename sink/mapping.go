@@ -242,20 +242,24 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 			size += len(m.headersPrefix) + len(h.Key) + len(value)
 		}
 	}
-	var num [20]byte
 	for i, f := range m.metadata {
 		name, nameLen := m.respMetaNames[i], len(m.metaNames[i].(string))
+		dst = append(dst, name...)
+		size += nameLen
+		var n int
 		switch f {
 		case metaTopic:
-			dst = appendBulk(append(dst, name...), rec.Topic)
-			size += nameLen + len(rec.Topic)
+			dst = appendBulk(dst, rec.Topic)
+			size += len(rec.Topic)
+			continue
 		case metaPartition:
-			pair(name, nameLen, strconv.AppendInt(num[:0], int64(rec.Partition), 10))
+			dst, n = appendBulkInt(dst, int64(rec.Partition))
 		case metaOffset:
-			pair(name, nameLen, strconv.AppendInt(num[:0], rec.Offset, 10))
+			dst, n = appendBulkInt(dst, rec.Offset)
 		case metaTimestamp:
-			pair(name, nameLen, strconv.AppendInt(num[:0], rec.Timestamp.UnixMilli(), 10))
+			dst, n = appendBulkInt(dst, rec.Timestamp.UnixMilli())
 		}
+		size += n
 	}
 	if m.maxEntryBytes > 0 && size > m.maxEntryBytes {
 		return dst[:start], scratch, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)

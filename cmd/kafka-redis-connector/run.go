@@ -90,7 +90,13 @@ func (l goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 func cmdRun(args []string, _, stderr io.Writer) error {
-	cfg, err := configFromFlags("run", args, stderr)
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	file := fs.String("config", "", "YAML config `file` (default: defaults + KRC_* environment)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to `file`, complete at exit (the bench's --cpuprofile uses it)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
 	if err != nil {
 		return err
 	}
@@ -105,7 +111,9 @@ func cmdRun(args []string, _, stderr io.Writer) error {
 	defer signal.Stop(sigs)
 	ctx, force, stop := stopOnSignals(sigs, log)
 	defer stop()
-	return runConnector(ctx, cfg, log, nil, connector.WithForceStop(force))
+	return withCPUProfile(*cpuProfile, func() error {
+		return runConnector(ctx, cfg, log, nil, connector.WithForceStop(force))
+	})
 }
 
 // stopOnSignals returns a context the first signal on sigs cancels (a
