@@ -22,11 +22,9 @@ import (
 
 // cellResult is a cell's best round and what every round contributes.
 type cellResult struct {
-	m              Measurement
-	eventsPerBatch float64
-	redisUs        float64
-	flushes        map[string]float64
-	rounds         []float64
+	best   axisRound
+	peak   float64 // the highest peak RSS of all rounds
+	rounds []float64
 }
 
 // RunAxes measures the axes tables: for every backlog the rows need (see
@@ -81,11 +79,13 @@ func RunAxes(ctx context.Context, cfg Config, ac AxesConfig) ([]AxisRow, error) 
 	rows := make([]AxisRow, 0, len(specs))
 	for _, s := range specs {
 		r, b := results[s.cell], s.cell.backlog
+		m := r.best.m
 		row := AxisRow{Axis: s.axis, Row: s.label, Partitions: b.Partitions, ValueBytes: b.ValueBytes, Streams: b.Streams,
-			Guarantee: s.cell.guarantee, Format: b.Format, Records: r.m.Records,
-			EventsPerSec: r.m.EventsPerSec, MBPerSec: r.m.MBPerSec, CPUUsPerEvent: r.m.CPUUsPerEvent, PeakRSSMiB: r.m.PeakRSSMiB,
-			Ceiling: ceilings[b], EventsPerBatch: r.eventsPerBatch, RedisCPUUsPerEvent: r.redisUs, Rounds: r.rounds,
-			FlushReasons: flushShares(r.flushes)}
+			Guarantee: s.cell.guarantee, Format: b.Format, Records: m.Records,
+			EventsPerSec: m.EventsPerSec, MBPerSec: m.MBPerSec, CPUUsPerEvent: m.CPUUsPerEvent, PeakRSSMiB: r.peak,
+			Ceiling: ceilings[b], EventsPerBatch: r.best.eventsPerBatch, RedisCPUUsPerEvent: r.best.redisUs, Rounds: r.rounds,
+			FlushReasons: flushShares(r.best.flushes), FetchBufferedMiB: r.best.fetchBufferedMiB, HeapMiB: r.best.heapMiB,
+			GCCycles: r.best.gcCycles}
 		row.OverCeiling = ratio(row.EventsPerSec, row.Ceiling)
 		rows = append(rows, row)
 	}
@@ -121,18 +121,19 @@ func (e *env) measureBacklog(ctx context.Context, i int, b backlogSpec, cells []
 			if firstEntry != nil {
 				first = firstEntry
 			}
-			fmt.Fprintf(e.log, "bench: axes: round %d/%d: %s: %.0f events/s, %.2f µs CPU/event, peak RSS %.1f MiB, %.0f events/batch, redis %.2f µs/event\n",
-				round, e.cfg.Rounds, c.name(), m.m.EventsPerSec, m.m.CPUUsPerEvent, m.m.PeakRSSMiB, m.eventsPerBatch, m.redisUs)
+			fmt.Fprintf(e.log, "bench: axes: round %d/%d: %s: %.0f events/s, %.2f µs CPU/event, peak RSS %.1f MiB (heap %.1f, fetch buffer %.1f, %.0f GCs),"+
+				" %.0f events/batch (%s), redis %.2f µs/event\n",
+				round, e.cfg.Rounds, c.name(), m.m.EventsPerSec, m.m.CPUUsPerEvent, m.m.PeakRSSMiB, m.heapMiB, m.fetchBufferedMiB, m.gcCycles,
+				m.eventsPerBatch, flushShares(m.flushes), m.redisUs)
 			r := results[c]
 			if r == nil {
 				r = &cellResult{}
 				results[c] = r
 			}
-			peak := max(r.m.PeakRSSMiB, m.m.PeakRSSMiB)
-			if m.m.EventsPerSec > r.m.EventsPerSec {
-				r.m, r.eventsPerBatch, r.redisUs, r.flushes = m.m, m.eventsPerBatch, m.redisUs, m.flushes
+			r.peak = max(r.peak, m.m.PeakRSSMiB)
+			if m.m.EventsPerSec > r.best.m.EventsPerSec {
+				r.best = m
 			}
-			r.m.PeakRSSMiB = peak
 			r.rounds = append(r.rounds, math.Round(m.m.EventsPerSec))
 		}
 		if plan == nil {
@@ -234,6 +235,8 @@ type axisRound struct {
 	eventsPerBatch float64
 	redisUs        float64
 	flushes        map[string]float64 // batches flushed during the drain, by reason
+	// Peaks sampled every 200 ms, and garbage collections, of the drain.
+	fetchBufferedMiB, heapMiB, gcCycles float64
 }
 
 // drainAxisCell runs the connector binary on the backlog with the cell's
@@ -277,7 +280,7 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	if err != nil {
 		return out, nil, err
 	}
-	f0, err := childFlushes(ctx, hc, child.http)
+	f0, err := childMetrics(ctx, hc, child.http)
 	if err != nil {
 		return out, nil, err
 	}
@@ -292,7 +295,20 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	var serr error
 	// Every 10 ms: a /stats request costs the connector tens of
 	// microseconds, under 0.5% of a core at this rate.
+	// And every 200 ms the gauges of /metrics, for their peaks.
+	polls := 0
+	sample := func(m metricsSample) {
+		out.fetchBufferedMiB = max(out.fetchBufferedMiB, m.values[metricFetchBuffered]/(1<<20))
+		out.heapMiB = max(out.heapMiB, m.values[metricHeapInuse]/(1<<20))
+	}
 	if err := wait(ctx, "drain the backlog", 10*time.Millisecond, e.cfg.PhaseTimeout, child.failed, func() bool {
+		if polls++; polls%20 == 0 {
+			var m metricsSample
+			if m, serr = childMetrics(ctx, hc, child.http); serr != nil {
+				return true
+			}
+			sample(m)
+		}
 		s1, serr = childStats(ctx, hc, child.http)
 		return serr != nil || s1.Throughput.Written >= uint64(b.Records)
 	}); err != nil {
@@ -307,13 +323,15 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 		return out, nil, err
 	}
 	r1, rerr1 := e.redisCPU(ctx)
-	f1, err := childFlushes(ctx, hc, child.http)
+	f1, err := childMetrics(ctx, hc, child.http)
 	if err != nil {
 		return out, nil, err
 	}
+	sample(f1)
+	out.gcCycles = f1.values[metricGCCycles] - f0.values[metricGCCycles]
 	out.flushes = map[string]float64{}
-	for k, v := range f1 {
-		if d := v - f0[k]; d > 0 {
+	for k, v := range f1.flushes {
+		if d := v - f0.flushes[k]; d > 0 {
 			out.flushes[k] = d
 		}
 	}
@@ -441,45 +459,76 @@ func parseRedisCPU(info string) (time.Duration, error) {
 	return total, nil
 }
 
-// childFlushes reads krc_batches_flushed_total by reason from the
-// connector's /metrics.
-func childFlushes(ctx context.Context, hc *http.Client, addr string) (map[string]float64, error) {
+// metricsSample is what the axes read from the connector's /metrics:
+// krc_batches_flushed_total by reason, and the sum over labels of each of
+// sampledMetrics.
+type metricsSample struct {
+	flushes map[string]float64
+	values  map[string]float64
+}
+
+// The gauges and counters sampled during a drain: records franz-go holds
+// fetched ahead of the connector, the Go heap, and garbage collections.
+const (
+	metricFetchBuffered = "krc_kafka_buffered_fetch_bytes_total"
+	metricHeapInuse     = "go_memstats_heap_inuse_bytes"
+	metricGCCycles      = "go_gc_duration_seconds_count"
+)
+
+var sampledMetrics = []string{metricFetchBuffered, metricHeapInuse, metricGCCycles}
+
+func childMetrics(ctx context.Context, hc *http.Client, addr string) (metricsSample, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
-		return nil, err
+		return metricsSample{}, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("bench: connector /metrics: %w", err)
+		return metricsSample{}, fmt.Errorf("bench: connector /metrics: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("bench: connector /metrics: %s", resp.Status)
+		return metricsSample{}, fmt.Errorf("bench: connector /metrics: %s", resp.Status)
 	}
-	return parseFlushReasons(resp.Body)
+	return parseMetrics(resp.Body)
 }
 
-// parseFlushReasons returns the values of krc_batches_flushed_total by
-// its reason label from Prometheus's text format.
-func parseFlushReasons(r io.Reader) (map[string]float64, error) {
-	const prefix = `krc_batches_flushed_total{reason="`
-	out := map[string]float64{}
+// parseMetrics reads Prometheus's text format: krc_batches_flushed_total
+// by its reason label, and each of sampledMetrics summed over its labels.
+func parseMetrics(r io.Reader) (metricsSample, error) {
+	const flushPrefix = `krc_batches_flushed_total{reason="`
+	out := metricsSample{flushes: map[string]float64{}, values: map[string]float64{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), prefix)
-		if !ok {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
 			continue
 		}
-		reason, value, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			return nil, fmt.Errorf("bench: /metrics: malformed line %q", sc.Text())
+		name, rest, _ := strings.Cut(line, " ")
+		label := ""
+		if i := strings.IndexByte(name, '{'); i >= 0 {
+			// Label values may hold spaces: the value follows the last '}'.
+			j := strings.LastIndexByte(line, '}')
+			if j < i {
+				return out, fmt.Errorf("bench: /metrics: malformed line %q", line)
+			}
+			name, label, rest = line[:i], line[i:j+1], strings.TrimSpace(line[j+1:])
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		isFlush := name+label != "" && strings.HasPrefix(line, flushPrefix)
+		if !isFlush && !slices.Contains(sampledMetrics, name) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 		if err != nil {
-			return nil, fmt.Errorf("bench: /metrics: %s: %w", reason, err)
+			return out, fmt.Errorf("bench: /metrics: %s: %w", name, err)
 		}
-		out[reason] = v
+		if isFlush {
+			reason, _, _ := strings.Cut(strings.TrimPrefix(line, flushPrefix), `"`)
+			out.flushes[reason] = v
+			continue
+		}
+		out.values[name] += v
 	}
 	return out, sc.Err()
 }

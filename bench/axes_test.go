@@ -129,16 +129,18 @@ func TestAxesConfigValidate(t *testing.T) {
 func TestAxisRowLine(t *testing.T) {
 	r := AxisRow{Axis: AxisFanout, Row: "100,000", Partitions: 8, ValueBytes: 100, Streams: 100_000, Records: 1_000_000,
 		EventsPerSec: 123456.4, MBPerSec: 12.34, CPUUsPerEvent: 1.234, PeakRSSMiB: 80.04, Ceiling: 400000, OverCeiling: 0.3086,
-		EventsPerBatch: 951.6, RedisCPUUsPerEvent: 2.5, FlushReasons: "size:0.90,time:0.10"}
+		EventsPerBatch: 951.6, RedisCPUUsPerEvent: 2.5, FlushReasons: "size:0.90,time:0.10", FetchBufferedMiB: 12.25, HeapMiB: 40.5,
+		GCCycles: 17}
 	const want = "axes: axis=fanout row=100000 partitions=8 value_bytes=100 streams=100000 guarantee=at_least_once format=raw" +
 		" records=1000000 events_per_second=123456 mb_per_second=12.3 cpu_us_per_event=1.23 rss_mib=80.0 ceiling=400000" +
-		" over_ceiling=0.31 events_per_batch=952 redis_cpu_us_per_event=2.50 flush=size:0.90,time:0.10"
+		" over_ceiling=0.31 events_per_batch=952 redis_cpu_us_per_event=2.50 flush=size:0.90,time:0.10 fetch_buffered_mib=12.2" +
+		" heap_mib=40.5 gc_cycles=17"
 	if got := r.Line(); got != want {
 		t.Errorf("got  %q,\nwant %q", got, want)
 	}
 	r = AxisRow{Axis: AxisValues, Row: "10 KiB", Guarantee: "exactly_once", Format: "avro"}
 	if got := r.Line(); !strings.Contains(got, " row=10KiB ") || !strings.Contains(got, " guarantee=exactly_once format=avro ") ||
-		!strings.HasSuffix(got, " flush=-") {
+		!strings.Contains(got, " flush=- ") {
 		t.Errorf("got %q, want row=10KiB, the guarantee and format named, flush=-", got)
 	}
 	// Every value is one key=value token.
@@ -152,7 +154,8 @@ func TestAxisRowLine(t *testing.T) {
 func TestWriteAxesTables(t *testing.T) {
 	rows := []AxisRow{
 		{Axis: AxisValues, Row: "100 B", ValueBytes: 100, Records: 1000, EventsPerSec: 300000, CPUUsPerEvent: 1.0,
-			Ceiling: 600000, OverCeiling: 0.5, FlushReasons: "size:1.00", Rounds: []float64{290000, 300000}},
+			Ceiling: 600000, OverCeiling: 0.5, FlushReasons: "size:1.00", Rounds: []float64{290000, 300000}, HeapMiB: 30, FetchBufferedMiB: 8.5,
+			GCCycles: 12},
 		{Axis: AxisValues, Row: "10 KiB", ValueBytes: 10240, Records: 100, EventsPerSec: 50000, CPUUsPerEvent: 10.0},
 		{Axis: AxisGuarantee, Row: "exactly_once", Records: 1000, EventsPerSec: 100000, CPUUsPerEvent: 3.0, Ceiling: 600000,
 			OverCeiling: 0.1667},
@@ -162,11 +165,11 @@ func TestWriteAxesTables(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"axis values:\n\n| value size | records | events/s | MB/s | CPU µs/event | × row 1 | CPU µs/KiB | peak RSS MiB |",
-		"| 100 B | 1,000 | 300,000 | 0.0 | 1.00 | 1.00 | 10.24 | 0.0 | 600,000 | 0.50 | 0 | size:1.00 | 0.00 | 290000 300000 |",
+		"| 100 B | 1,000 | 300,000 | 0.0 | 1.00 | 1.00 | 10.24 | 0.0 | 30.0 | 8.5 | 12 | 600,000 | 0.50 | 0 | size:1.00 | 0.00 | 290000 300000 |",
 		// Growth against the table's first row, and no ceiling shown as –.
-		"| 10 KiB | 100 | 50,000 | 0.0 | 10.00 | 10.00 | 1.00 | 0.0 | – | – |",
+		"| 10 KiB | 100 | 50,000 | 0.0 | 10.00 | 10.00 | 1.00 | 0.0 | 0.0 | 0.0 | 0 | – | – |",
 		"axis guarantee:\n\n| delivery.guarantee | records |",
-		"| exactly_once | 1,000 | 100,000 | 0.0 | 3.00 | 1.00 | 0.0 | 600,000 | 0.17 |",
+		"| exactly_once | 1,000 | 100,000 | 0.0 | 3.00 | 1.00 | 0.0 | 0.0 | 0.0 | 0 | 600,000 | 0.17 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tables: no %q in\n%s", want, out)
@@ -186,19 +189,37 @@ func TestWriteAxesTables(t *testing.T) {
 	}
 }
 
-func TestParseFlushReasons(t *testing.T) {
+func TestParseMetrics(t *testing.T) {
 	const metrics = `# HELP krc_batches_flushed_total Batches written to Redis, by why they were flushed.
 # TYPE krc_batches_flushed_total counter
 krc_batches_flushed_total{reason="size"} 950
 krc_batches_flushed_total{reason="time"} 50
 krc_batches_flushed_total_other{reason="x"} 1
 krc_records_written_total 1e+06
+krc_kafka_buffered_fetch_bytes_total{client_id="a b",node_id="1"} 1.048576e+06
+krc_kafka_buffered_fetch_bytes_total{client_id="a b",node_id="2"} 1.048576e+06
+go_memstats_heap_inuse_bytes 5.24288e+07
+go_gc_duration_seconds{quantile="0.5"} 0.0001
+go_gc_duration_seconds_count 42
 `
-	got, err := parseFlushReasons(strings.NewReader(metrics))
-	if err != nil || len(got) != 2 || got["size"] != 950 || got["time"] != 50 {
-		t.Fatalf("got %v, %v, want size 950 and time 50", got, err)
+	got, err := parseMetrics(strings.NewReader(metrics))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s := flushShares(got); s != "size:0.95,time:0.05" {
+	if len(got.flushes) != 2 || got.flushes["size"] != 950 || got.flushes["time"] != 50 {
+		t.Errorf("flushes: got %v, want size 950 and time 50", got.flushes)
+	}
+	// Summed over labels; a label value with a space is no problem.
+	want := map[string]float64{metricFetchBuffered: 2 << 20, metricHeapInuse: 50 << 20, metricGCCycles: 42}
+	if len(got.values) != len(want) {
+		t.Errorf("values: got %v, want %v", got.values, want)
+	}
+	for k, v := range want {
+		if got.values[k] != v {
+			t.Errorf("%s: got %v, want %v", k, got.values[k], v)
+		}
+	}
+	if s := flushShares(got.flushes); s != "size:0.95,time:0.05" {
 		t.Errorf("shares: got %q, want size:0.95,time:0.05", s)
 	}
 	if s := flushShares(map[string]float64{"time": 1, "idle": 1}); s != "idle:0.50,time:0.50" {
@@ -207,8 +228,10 @@ krc_records_written_total 1e+06
 	if s := flushShares(nil); s != "" {
 		t.Errorf("no batches: got %q, want empty", s)
 	}
-	if _, err := parseFlushReasons(strings.NewReader(`krc_batches_flushed_total{reason="size"} many`)); err == nil {
-		t.Error("a bad value: got no error")
+	for _, bad := range []string{`krc_batches_flushed_total{reason="size"} many`, `go_gc_duration_seconds_count`, `go_memstats_heap_inuse_bytes{x="1" 3`} {
+		if _, err := parseMetrics(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q: got no error", bad)
+		}
 	}
 }
 
