@@ -470,7 +470,7 @@ type metricsSample struct {
 // The gauges and counters sampled during a drain: records franz-go holds
 // fetched ahead of the connector, the Go heap, and garbage collections.
 const (
-	metricFetchBuffered = "krc_kafka_buffered_fetch_bytes_total"
+	metricFetchBuffered = "krc_kafka_buffered_fetch_bytes"
 	metricHeapInuse     = "go_memstats_heap_inuse_bytes"
 	metricGCCycles      = "go_gc_duration_seconds_count"
 )

@@ -196,8 +196,8 @@ krc_batches_flushed_total{reason="size"} 950
 krc_batches_flushed_total{reason="time"} 50
 krc_batches_flushed_total_other{reason="x"} 1
 krc_records_written_total 1e+06
-krc_kafka_buffered_fetch_bytes_total{client_id="a b",node_id="1"} 1.048576e+06
-krc_kafka_buffered_fetch_bytes_total{client_id="a b",node_id="2"} 1.048576e+06
+krc_kafka_buffered_fetch_bytes{client_id="a b",node_id="1"} 1.048576e+06
+krc_kafka_buffered_fetch_bytes{client_id="a b",node_id="2"} 1.048576e+06
 go_memstats_heap_inuse_bytes 5.24288e+07
 go_gc_duration_seconds{quantile="0.5"} 0.0001
 go_gc_duration_seconds_count 42
