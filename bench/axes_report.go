@@ -44,11 +44,17 @@ type AxisRow struct {
 	// FetchBufferedMiB and HeapMiB are the peaks of franz-go's buffered
 	// fetch bytes and the Go heap in use, sampled every 200 ms from the
 	// connector's /metrics; GCCycles the garbage collections of the drain.
-	FetchBufferedMiB float64   `json:"fetch_buffered_mib"`
-	HeapMiB          float64   `json:"heap_mib"`
-	GCCycles         float64   `json:"gc_cycles"`
-	Rounds           []float64 `json:"rounds_events_per_second,omitempty"`
-	Note             string    `json:"note,omitempty"`
+	FetchBufferedMiB float64 `json:"fetch_buffered_mib"`
+	HeapMiB          float64 `json:"heap_mib"`
+	GCCycles         float64 `json:"gc_cycles"`
+	// HostBusy is the share of the machine's CPU (all cores, /proc/stat)
+	// busy during the drain: near 1, the machine is the limit.
+	HostBusy float64 `json:"host_busy"`
+	// CeilingRedisCPUUsPerEvent is redis-server's CPU per entry during the
+	// ceiling's fastest run.
+	CeilingRedisCPUUsPerEvent float64   `json:"ceiling_redis_cpu_us_per_event"`
+	Rounds                    []float64 `json:"rounds_events_per_second,omitempty"`
+	Note                      string    `json:"note,omitempty"`
 }
 
 // Line is the row's machine-readable line: "axes:" and space-separated
@@ -68,10 +74,12 @@ func (r AxisRow) Line() string {
 	}
 	return fmt.Sprintf("axes: axis=%s row=%s partitions=%d value_bytes=%d streams=%d guarantee=%s format=%s records=%d"+
 		" events_per_second=%.0f mb_per_second=%.1f cpu_us_per_event=%.2f rss_mib=%.1f ceiling=%.0f over_ceiling=%.2f"+
-		" events_per_batch=%.0f redis_cpu_us_per_event=%.2f flush=%s fetch_buffered_mib=%.1f heap_mib=%.1f gc_cycles=%.0f",
+		" events_per_batch=%.0f redis_cpu_us_per_event=%.2f flush=%s fetch_buffered_mib=%.1f heap_mib=%.1f gc_cycles=%.0f"+
+		" host_busy=%.2f ceiling_redis_cpu_us_per_event=%.2f",
 		r.Axis, label, r.Partitions, r.ValueBytes, r.Streams, guarantee, format, r.Records,
 		r.EventsPerSec, r.MBPerSec, r.CPUUsPerEvent, r.PeakRSSMiB, r.Ceiling, r.OverCeiling,
-		r.EventsPerBatch, r.RedisCPUUsPerEvent, flush, r.FetchBufferedMiB, r.HeapMiB, r.GCCycles)
+		r.EventsPerBatch, r.RedisCPUUsPerEvent, flush, r.FetchBufferedMiB, r.HeapMiB, r.GCCycles,
+		r.HostBusy, r.CeilingRedisCPUUsPerEvent)
 }
 
 var axisTitles = map[Axis]string{
@@ -100,12 +108,12 @@ func WriteAxesTables(w io.Writer, rows []AxisRow) {
 			if r.Axis == AxisValues {
 				b.WriteString(" CPU µs/KiB |")
 			}
-			b.WriteString(" peak RSS MiB | heap MiB | fetch buffer MiB | GCs | ceiling events/s | ÷ ceiling | events/batch | flushes by reason | Redis CPU µs/event | events/s by round |\n")
+			b.WriteString(" peak RSS MiB | heap MiB | fetch buffer MiB | GCs | ceiling events/s | ÷ ceiling | events/batch | flushes by reason | Redis CPU µs/event | (at the ceiling) | host CPU busy | events/s by round |\n")
 			b.WriteString("|---|---:|---:|---:|---:|---:|")
 			if r.Axis == AxisValues {
 				b.WriteString("---:|")
 			}
-			b.WriteString("---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n")
+			b.WriteString("---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.2f | %.2f |", r.Row, thousands(r.Records), thousands(int64(r.EventsPerSec+0.5)),
 			r.MBPerSec, r.CPUUsPerEvent, ratio(r.CPUUsPerEvent, first.CPUUsPerEvent))
@@ -116,9 +124,9 @@ func WriteAxesTables(w io.Writer, rows []AxisRow) {
 		if r.Ceiling > 0 {
 			ceiling, over = thousands(int64(r.Ceiling+0.5)), fmt.Sprintf("%.2f", r.OverCeiling)
 		}
-		fmt.Fprintf(&b, " %.1f | %.1f | %.1f | %.0f | %s | %s | %.0f | %s | %.2f | %s |\n", r.PeakRSSMiB, r.HeapMiB, r.FetchBufferedMiB, r.GCCycles,
-			ceiling, over, r.EventsPerBatch,
-			strings.ReplaceAll(r.FlushReasons, ",", " "), r.RedisCPUUsPerEvent, roundsText(r.Rounds))
+		fmt.Fprintf(&b, " %.1f | %.1f | %.1f | %.0f | %s | %s | %.0f | %s | %.2f | %.2f | %.0f%% | %s |\n", r.PeakRSSMiB, r.HeapMiB, r.FetchBufferedMiB, r.GCCycles,
+			ceiling, over, r.EventsPerBatch, strings.ReplaceAll(r.FlushReasons, ",", " "), r.RedisCPUUsPerEvent,
+			r.CeilingRedisCPUUsPerEvent, r.HostBusy*100, roundsText(r.Rounds))
 	}
 	for _, r := range rows {
 		if r.Note != "" {

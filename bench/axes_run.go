@@ -69,12 +69,13 @@ func RunAxes(ctx context.Context, cfg Config, ac AxesConfig) ([]AxisRow, error) 
 	}
 	results := map[axisCell]*cellResult{}
 	ceilings := map[backlogSpec]float64{}
+	ceilingRedis := map[backlogSpec]float64{}
 	for i, b := range order {
 		ceiling, err := e.measureBacklog(ctx, i, b, cells[b], batch, registry, ac.ProfileDir, results)
 		if err != nil {
 			return nil, err
 		}
-		ceilings[b] = ceiling
+		ceilings[b], ceilingRedis[b] = ceiling.EventsPerSec, ceiling.redisUs
 	}
 	rows := make([]AxisRow, 0, len(specs))
 	for _, s := range specs {
@@ -85,30 +86,36 @@ func RunAxes(ctx context.Context, cfg Config, ac AxesConfig) ([]AxisRow, error) 
 			EventsPerSec: m.EventsPerSec, MBPerSec: m.MBPerSec, CPUUsPerEvent: m.CPUUsPerEvent, PeakRSSMiB: r.peak,
 			Ceiling: ceilings[b], EventsPerBatch: r.best.eventsPerBatch, RedisCPUUsPerEvent: r.best.redisUs, Rounds: r.rounds,
 			FlushReasons: flushShares(r.best.flushes), FetchBufferedMiB: r.best.fetchBufferedMiB, HeapMiB: r.best.heapMiB,
-			GCCycles: r.best.gcCycles}
+			GCCycles: r.best.gcCycles, HostBusy: r.best.hostBusy, CeilingRedisCPUUsPerEvent: ceilingRedis[b]}
 		row.OverCeiling = ratio(row.EventsPerSec, row.Ceiling)
 		rows = append(rows, row)
 	}
 	return rows, nil
 }
 
+// ceilingResult is a backlog's best ceiling and redis-server's CPU per
+// entry during it.
+type ceilingResult struct {
+	EventsPerSec float64
+	redisUs      float64
+}
+
 // measureBacklog preloads one backlog and measures its cells and its
 // ceiling, cfg.Rounds times each, merging into results. It returns the
 // best ceiling.
 func (e *env) measureBacklog(ctx context.Context, i int, b backlogSpec, cells []axisCell, batch *config.Batch,
-	registry, profileDir string, results map[axisCell]*cellResult) (float64, error) {
+	registry, profileDir string, results map[axisCell]*cellResult) (ceiling ceilingResult, err error) {
 	topic := e.topic("ax" + strconv.Itoa(i))
-	if err := e.createTopic(ctx, topic, b.Partitions); err != nil {
-		return 0, err
+	if err = e.createTopic(ctx, topic, b.Partitions); err != nil {
+		return ceiling, err
 	}
 	fmt.Fprintf(e.log, "bench: axes: preloading %d records of %d B into %s (%d partitions, streams %d, format %q)\n",
 		b.Records, b.ValueBytes, topic, b.Partitions, b.Streams, b.Format)
 	start := time.Now()
-	if err := e.preloadAxis(ctx, b, topic, registry); err != nil {
-		return 0, err
+	if err = e.preloadAxis(ctx, b, topic, registry); err != nil {
+		return ceiling, err
 	}
 	fmt.Fprintf(e.log, "bench: axes: preloaded in %s\n", time.Since(start).Round(time.Millisecond))
-	var ceiling float64
 	var plan *ceilingInput
 	var first []any // a format cell's first entry: the ceiling's
 	for round := 1; round <= e.cfg.Rounds; round++ {
@@ -116,7 +123,7 @@ func (e *env) measureBacklog(ctx context.Context, i int, b backlogSpec, cells []
 			inst := instance(c.name(), round)
 			m, firstEntry, err := e.drainAxisCell(ctx, c, topic, inst, batch, registry, first == nil && b.Format != "")
 			if err != nil {
-				return 0, fmt.Errorf("axes %s round %d: %w", c.name(), round, err)
+				return ceiling, fmt.Errorf("axes %s round %d: %w", c.name(), round, err)
 			}
 			if firstEntry != nil {
 				first = firstEntry
@@ -139,20 +146,22 @@ func (e *env) measureBacklog(ctx context.Context, i int, b backlogSpec, cells []
 		if plan == nil {
 			var err error
 			if plan, err = e.axisCeilingInput(b, topic, first); err != nil {
-				return 0, err
+				return ceiling, err
 			}
 		}
-		m, err := e.axisCeiling(ctx, plan, topic, b.ValueBytes)
+		m, redisUs, err := e.axisCeiling(ctx, plan, topic, b.ValueBytes)
 		if err != nil {
-			return 0, fmt.Errorf("axes ceiling of %s: %w", topic, err)
+			return ceiling, fmt.Errorf("axes ceiling of %s: %w", topic, err)
 		}
-		fmt.Fprintf(e.log, "bench: axes: round %d/%d: ceiling: %.0f events/s\n", round, e.cfg.Rounds, m.EventsPerSec)
-		ceiling = max(ceiling, m.EventsPerSec)
+		fmt.Fprintf(e.log, "bench: axes: round %d/%d: ceiling: %.0f events/s, redis %.2f µs/event\n", round, e.cfg.Rounds, m.EventsPerSec, redisUs)
+		if m.EventsPerSec > ceiling.EventsPerSec {
+			ceiling = ceilingResult{EventsPerSec: m.EventsPerSec, redisUs: redisUs}
+		}
 	}
 	if profileDir != "" {
 		for _, c := range cells {
 			if err := e.profileAxisCell(ctx, c, topic, batch, registry, profileDir); err != nil {
-				return 0, err
+				return ceiling, err
 			}
 		}
 	}
@@ -211,22 +220,29 @@ func (e *env) axisCeilingInput(b backlogSpec, topic string, first []any) (*ceili
 }
 
 // axisCeiling writes the encoded entries over each of ceilingConns
-// connection counts and returns the fastest.
-func (e *env) axisCeiling(ctx context.Context, in *ceilingInput, topic string, valueBytes int) (Measurement, error) {
+// connection counts and returns the fastest, with redis-server's CPU per
+// entry during it (0 without INFO cpu).
+func (e *env) axisCeiling(ctx context.Context, in *ceilingInput, topic string, valueBytes int) (Measurement, float64, error) {
 	var best Measurement
+	var bestRedis float64
 	for _, conns := range ceilingConns {
+		r0, rerr := e.redisCPU(ctx)
 		m, err := ceilingRun(ctx, e.cfg.RedisAddr, in.buf, in.ends, conns, valueBytes)
 		if err != nil {
-			return m, err
+			return m, 0, err
 		}
+		r1, rerr1 := e.redisCPU(ctx)
 		if err := e.dropStreams(ctx, topic+":ceiling*"); err != nil {
-			return m, err
+			return m, 0, err
 		}
 		if m.EventsPerSec > best.EventsPerSec {
-			best = m
+			best, bestRedis = m, 0
+			if rerr == nil && rerr1 == nil && m.Records > 0 {
+				bestRedis = float64(r1-r0) / float64(time.Microsecond) / float64(m.Records)
+			}
 		}
 	}
-	return best, nil
+	return best, bestRedis, nil
 }
 
 // axisRound is one drain's figures.
@@ -237,6 +253,8 @@ type axisRound struct {
 	flushes        map[string]float64 // batches flushed during the drain, by reason
 	// Peaks sampled every 200 ms, and garbage collections, of the drain.
 	fetchBufferedMiB, heapMiB, gcCycles float64
+	// hostBusy is the share of the machine's CPU busy during the drain.
+	hostBusy float64
 }
 
 // drainAxisCell runs the connector binary on the backlog with the cell's
@@ -288,8 +306,10 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	if err != nil {
 		return out, nil, err
 	}
-	// A Redis without INFO cpu (miniredis) leaves redisUs 0.
+	// A Redis without INFO cpu (miniredis) leaves redisUs 0, a system
+	// without /proc/stat hostBusy.
 	r0, rerr := e.redisCPU(ctx)
+	h0, herr := readHostCPU()
 	t0 := time.Now()
 	var s1 stats
 	var serr error
@@ -323,6 +343,9 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 		return out, nil, err
 	}
 	r1, rerr1 := e.redisCPU(ctx)
+	if h1, err := readHostCPU(); err == nil && herr == nil {
+		out.hostBusy = busyShare(h0, h1)
+	}
 	f1, err := childMetrics(ctx, hc, child.http)
 	if err != nil {
 		return out, nil, err

@@ -130,11 +130,11 @@ func TestAxisRowLine(t *testing.T) {
 	r := AxisRow{Axis: AxisFanout, Row: "100,000", Partitions: 8, ValueBytes: 100, Streams: 100_000, Records: 1_000_000,
 		EventsPerSec: 123456.4, MBPerSec: 12.34, CPUUsPerEvent: 1.234, PeakRSSMiB: 80.04, Ceiling: 400000, OverCeiling: 0.3086,
 		EventsPerBatch: 951.6, RedisCPUUsPerEvent: 2.5, FlushReasons: "size:0.90,time:0.10", FetchBufferedMiB: 12.25, HeapMiB: 40.5,
-		GCCycles: 17}
+		GCCycles: 17, HostBusy: 0.934, CeilingRedisCPUUsPerEvent: 1.75}
 	const want = "axes: axis=fanout row=100000 partitions=8 value_bytes=100 streams=100000 guarantee=at_least_once format=raw" +
 		" records=1000000 events_per_second=123456 mb_per_second=12.3 cpu_us_per_event=1.23 rss_mib=80.0 ceiling=400000" +
 		" over_ceiling=0.31 events_per_batch=952 redis_cpu_us_per_event=2.50 flush=size:0.90,time:0.10 fetch_buffered_mib=12.2" +
-		" heap_mib=40.5 gc_cycles=17"
+		" heap_mib=40.5 gc_cycles=17 host_busy=0.93 ceiling_redis_cpu_us_per_event=1.75"
 	if got := r.Line(); got != want {
 		t.Errorf("got  %q,\nwant %q", got, want)
 	}
@@ -155,7 +155,7 @@ func TestWriteAxesTables(t *testing.T) {
 	rows := []AxisRow{
 		{Axis: AxisValues, Row: "100 B", ValueBytes: 100, Records: 1000, EventsPerSec: 300000, CPUUsPerEvent: 1.0,
 			Ceiling: 600000, OverCeiling: 0.5, FlushReasons: "size:1.00", Rounds: []float64{290000, 300000}, HeapMiB: 30, FetchBufferedMiB: 8.5,
-			GCCycles: 12},
+			GCCycles: 12, RedisCPUUsPerEvent: 2, CeilingRedisCPUUsPerEvent: 1.5, HostBusy: 0.97},
 		{Axis: AxisValues, Row: "10 KiB", ValueBytes: 10240, Records: 100, EventsPerSec: 50000, CPUUsPerEvent: 10.0},
 		{Axis: AxisGuarantee, Row: "exactly_once", Records: 1000, EventsPerSec: 100000, CPUUsPerEvent: 3.0, Ceiling: 600000,
 			OverCeiling: 0.1667},
@@ -165,7 +165,7 @@ func TestWriteAxesTables(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"axis values:\n\n| value size | records | events/s | MB/s | CPU µs/event | × row 1 | CPU µs/KiB | peak RSS MiB |",
-		"| 100 B | 1,000 | 300,000 | 0.0 | 1.00 | 1.00 | 10.24 | 0.0 | 30.0 | 8.5 | 12 | 600,000 | 0.50 | 0 | size:1.00 | 0.00 | 290000 300000 |",
+		"| 100 B | 1,000 | 300,000 | 0.0 | 1.00 | 1.00 | 10.24 | 0.0 | 30.0 | 8.5 | 12 | 600,000 | 0.50 | 0 | size:1.00 | 2.00 | 1.50 | 97% | 290000 300000 |",
 		// Growth against the table's first row, and no ceiling shown as –.
 		"| 10 KiB | 100 | 50,000 | 0.0 | 10.00 | 10.00 | 1.00 | 0.0 | 0.0 | 0.0 | 0 | – | – |",
 		"axis guarantee:\n\n| delivery.guarantee | records |",
@@ -230,6 +230,26 @@ go_gc_duration_seconds_count 42
 	}
 	for _, bad := range []string{`krc_batches_flushed_total{reason="size"} many`, `go_gc_duration_seconds_count`, `go_memstats_heap_inuse_bytes{x="1" 3`} {
 		if _, err := parseMetrics(strings.NewReader(bad)); err == nil {
+			t.Errorf("%q: got no error", bad)
+		}
+	}
+}
+
+func TestParseHostCPU(t *testing.T) {
+	// user nice system idle iowait irq softirq steal guest guest_nice
+	a, err := parseHostCPU([]byte("cpu  100 0 50 800 50 0 0 0 30 0\ncpu0 50 0 25 400 25 0 0 0 15 0\n"))
+	if err != nil || a.busy != 150 || a.total != 1000 {
+		t.Fatalf("got %+v, %v, want busy 150 of 1000 (guest not counted twice)", a, err)
+	}
+	b := hostCPU{busy: a.busy + 180, total: a.total + 200}
+	if got := busyShare(a, b); got != 0.9 {
+		t.Errorf("busy share: got %v, want 0.9", got)
+	}
+	if got := busyShare(b, a); got != 0 {
+		t.Errorf("busy share backwards: got %v, want 0", got)
+	}
+	for _, bad := range []string{"intr 1 2 3 4 5\n", "cpu 1 2 x 4 5\n", "cpu 1 2\n"} {
+		if _, err := parseHostCPU([]byte(bad)); err == nil {
 			t.Errorf("%q: got no error", bad)
 		}
 	}

@@ -83,7 +83,8 @@ func TestBenchAxesCommand(t *testing.T) {
 	}
 	line := regexp.MustCompile(`^axes: axis=(\w+) row=(\S+) partitions=\d+ value_bytes=\d+ streams=\d+ guarantee=\w+ format=\w+ records=(\d+)` +
 		` events_per_second=[1-9]\d* mb_per_second=[0-9.]+ cpu_us_per_event=[0-9.]+ rss_mib=[1-9][0-9.]* ceiling=[1-9]\d* over_ceiling=[0-9.]+` +
-		` events_per_batch=[1-9]\d* redis_cpu_us_per_event=[0-9.]+ flush=\S+ fetch_buffered_mib=[0-9.]+ heap_mib=[1-9][0-9.]* gc_cycles=\d+$`)
+		` events_per_batch=[1-9]\d* redis_cpu_us_per_event=[0-9.]+ flush=\S+ fetch_buffered_mib=[0-9.]+ heap_mib=[1-9][0-9.]* gc_cycles=\d+ host_busy=[0-9.]+` +
+		` ceiling_redis_cpu_us_per_event=[0-9.]+$`)
 	var got []string
 	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		if !strings.HasPrefix(l, "axes: axis=") {
