@@ -4,7 +4,7 @@ BIN      ?= bin/kafka-redis-connector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 
-.PHONY: build test test-integration test-topologies test-faults services-up services-down lint demo bench bench-quick
+.PHONY: build test test-integration test-topologies test-faults services-up services-down lint demo bench bench-quick bench-axes
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-redis-connector
@@ -72,6 +72,14 @@ bench: build
 ## within the run falls below its floor (bench --help, --quick), never on an absolute time.
 bench-quick: build
 	$(BIN) bench --quick
+
+## bench-axes: the cost tables of BENCHMARKS.md "Cost growth on every axis" (about 15 min): partitions,
+## value size, {key} fan-out, delivery guarantee and schema-registry formats, the connector binary in its
+## own process next to the ceiling of each row, one axes: line per row. Kafka on BENCH_BROKERS, a private
+## redis-server (on PATH), the schema registry of `make services-up` (BENCH_SR; empty: an in-process double).
+BENCH_SR ?= $(shell bash scripts/schema-registry.sh url)
+bench-axes: build
+	$(BIN) bench --brokers $(BENCH_BROKERS) --redis-server redis-server --axes all --rounds 2 --schema-registry "$(BENCH_SR)"
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -81,3 +81,50 @@ func readProcUsage(pid int) (procUsage, error) {
 	u.peak, _ = statusKB(status, "VmHWM")
 	return u, nil
 }
+
+// hostCPU is the machine's CPU time, from the first line of /proc/stat:
+// busy (everything but idle and iowait) and total, in ticks.
+type hostCPU struct{ busy, total uint64 }
+
+// parseHostCPU reads the aggregate "cpu" line of /proc/stat.
+func parseHostCPU(b []byte) (hostCPU, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 5 || string(f[0]) != "cpu" {
+		return hostCPU{}, fmt.Errorf("bench: /proc/stat: first line %q is not the cpu line", line)
+	}
+	var h hostCPU
+	for i, s := range f[1:] {
+		n, err := strconv.ParseUint(string(s), 10, 64)
+		if err != nil {
+			return hostCPU{}, fmt.Errorf("bench: /proc/stat: %w", err)
+		}
+		// guest and guest_nice (fields 9 and 10) are already in user and nice.
+		if i >= 8 {
+			break
+		}
+		h.total += n
+		if i != 3 && i != 4 { // idle, iowait
+			h.busy += n
+		}
+	}
+	return h, nil
+}
+
+// readHostCPU reads /proc/stat; on other systems it fails.
+func readHostCPU() (hostCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return hostCPU{}, fmt.Errorf("bench: host CPU: %w", err)
+	}
+	return parseHostCPU(b)
+}
+
+// busyShare is the share of the machine's CPU time between a and b that
+// was busy (0 when nothing was counted).
+func busyShare(a, b hostCPU) float64 {
+	if b.total <= a.total {
+		return 0
+	}
+	return float64(b.busy-a.busy) / float64(b.total-a.total)
+}

@@ -34,6 +34,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", cfg.LatencyDuration, "length of the latency run (0: skip it)")
 	latencyOnly := fs.Bool("latency", false, "run only the latency run")
 	scaling := fs.Bool("scaling", false, "measure the scaling table (partitions x value sizes) instead")
+	axesFlags := newAxesFlags(fs)
 	fs.Int64Var(&sc.Records, "scaling-records", sc.Records, "records per scaling cell (capped at 256 MiB of values)")
 	fs.IntVar(&cfg.Tuned.MaxEvents, "tuned-max-events", cfg.Tuned.MaxEvents, "batch.max_events of the tuned connector")
 	fs.IntVar(&cfg.Tuned.MaxBytes, "tuned-max-bytes", cfg.Tuned.MaxBytes, "batch.max_bytes of the tuned connector")
@@ -66,8 +67,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if !set["redis-addr"] && !set["redis-server"] {
 			*redisServer = "redis-server"
 		}
-		if *scaling || *latencyOnly {
-			return usageError{errors.New("--quick is the bench run; it takes no --scaling or --latency")}
+		if *scaling || *latencyOnly || axesFlags.set() {
+			return usageError{errors.New("--quick is the bench run; it takes no --scaling, --latency or --axes")}
 		}
 	}
 	if *brokers != "" {
@@ -77,8 +78,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		cfg.Log = stderr
 	}
-	if *scaling && *latencyOnly {
-		return usageError{errors.New("--scaling and --latency are separate runs; pick one")}
+	if modes := countTrue(*scaling, *latencyOnly, axesFlags.set()); modes > 1 {
+		return usageError{errors.New("--scaling, --latency and --axes are separate runs; pick one")}
+	}
+	ac, err := axesFlags.config()
+	if err != nil {
+		return usageError{err}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,6 +107,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		tables = stderr
 	}
 	switch {
+	case axesFlags.set():
+		return runAxes(ctx, cfg, ac, stdout, tables, *asJSON)
 	case *scaling:
 		cells, err := bench.RunScaling(ctx, cfg, sc)
 		if err != nil {
