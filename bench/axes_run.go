@@ -276,7 +276,7 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	if b.Format != "" {
 		extra = append(extra, "KRC_STREAM_FORMAT="+b.Format, "KRC_SCHEMA_REGISTRY_URL="+registry)
 	}
-	child, err := e.startChild(inst, batch, []string{topic}, extra...)
+	child, err := e.startChild(inst, batch, []string{topic}, nil, extra...)
 	if err != nil {
 		return out, nil, err
 	}
