@@ -145,10 +145,15 @@ type Stream struct {
 
 // Batch bounds a batch of records written in one pipelined round trip.
 type Batch struct {
-	MaxEvents   int           `koanf:"max_events"`
-	MaxBytes    int           `koanf:"max_bytes"`
-	Timeout     time.Duration `koanf:"timeout"`
-	MaxInFlight int           `koanf:"max_in_flight"`
+	// MaxEvents is the most records in one batch; 0 (the default) lets the
+	// connector choose, between AdaptiveMinEvents and AdaptiveMaxEvents,
+	// from how full its batches are and how long their round trips take.
+	MaxEvents int           `koanf:"max_events"`
+	MaxBytes  int           `koanf:"max_bytes"`
+	Timeout   time.Duration `koanf:"timeout"`
+	// MaxInFlight is how many flushes may be in flight at once; 0 (the
+	// default) lets the connector choose, up to AdaptiveMaxInFlight.
+	MaxInFlight int `koanf:"max_in_flight"`
 	// MaxBufferedBytes bounds the bytes of records the connector holds
 	// (batches waiting, failed and in flight); fetching pauses at it, so
 	// memory is bounded in bytes, not only in records.
@@ -228,10 +233,10 @@ func Default() Config {
 		SchemaRegistry: defaultSchemaRegistry(),
 		Encryption:     defaultEncryption(),
 		Batch: Batch{
-			MaxEvents:   50,
+			MaxEvents:   0, // adaptive
 			MaxBytes:    1 << 20,
 			Timeout:     100 * time.Millisecond,
-			MaxInFlight: 1,
+			MaxInFlight: 0, // adaptive
 			// 64 MiB keeps peak RSS under 256 MiB with 1 MiB records.
 			MaxBufferedBytes: 64 << 20,
 		},

@@ -42,6 +42,13 @@ func (p *problemList) atLeast(key string, n, lowest int64) {
 	}
 }
 
+// adaptive checks a limit the connector adapts when it is 0.
+func (p *problemList) adaptive(key string, n int) {
+	if n < 0 {
+		p.add(key, n, "must be 0 (adaptive) or positive")
+	}
+}
+
 func (p *problemList) oneOf(key, value string, allowed ...string) {
 	for _, a := range allowed {
 		if value == a {
@@ -70,10 +77,10 @@ func (c Config) problems() []error {
 	c.Encryption.check(&p, c.Stream)
 	c.SchemaRegistry.check(&p, c.Stream)
 
-	p.atLeast("batch.max_events", int64(c.Batch.MaxEvents), 1)
+	p.adaptive("batch.max_events", c.Batch.MaxEvents)
 	p.atLeast("batch.max_bytes", int64(c.Batch.MaxBytes), 1)
 	p.positive("batch.timeout", c.Batch.Timeout)
-	p.atLeast("batch.max_in_flight", int64(c.Batch.MaxInFlight), 1)
+	p.adaptive("batch.max_in_flight", c.Batch.MaxInFlight)
 	if c.Batch.MaxBufferedBytes < c.Batch.MaxBytes || c.Batch.MaxBufferedBytes < 1 {
 		p.add("batch.max_buffered_bytes", c.Batch.MaxBufferedBytes, "must be at least batch.max_bytes ("+strconv.Itoa(c.Batch.MaxBytes)+")")
 	}

@@ -68,6 +68,13 @@ func NewBatcher(maxEvents, maxBytes int, timeout time.Duration) *Batcher {
 	return &Batcher{maxEvents: maxEvents, maxBytes: maxBytes, timeout: timeout}
 }
 
+// SetMaxEvents changes the most records a batch holds (positive); a batch
+// flushed from then on follows it.
+func (b *Batcher) SetMaxEvents(n int) { b.maxEvents = max(n, 1) }
+
+// MaxEvents is the most records a batch holds now.
+func (b *Batcher) MaxEvents() int { return b.maxEvents }
+
 // RecordSize is what a record counts toward batch.max_bytes: its value, key
 // and headers.
 func RecordSize(rec *kgo.Record) int {

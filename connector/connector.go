@@ -68,6 +68,9 @@ type Connector struct {
 	client *kgo.Client
 	// fetchSizer sizes the fetches.
 	fetchSizer *fetchSizer
+	// limits adapts the batch size and the flushes in flight (those the
+	// configuration leaves at 0); under mu.
+	limits *flushLimits
 
 	// results receives every batch a flush goroutine finished; it has room
 	// for one per lane, so a flush never blocks on it.
@@ -137,24 +140,26 @@ func New(cfg config.Config, w Writer, opts ...Option) *Connector {
 		lagAssigned:   make(chan struct{}, 1),
 		errorPolicy:   cfg.Errors.EffectivePolicy(),
 		loggedReasons: make(map[string]bool),
-		results:       make(chan *pendingBatch, max(cfg.Batch.MaxInFlight, 1)),
+		results:       make(chan *pendingBatch, inflightCap(cfg.Batch)),
 		wakeCh:        make(chan struct{}, 1),
 		dlqWake:       make(chan struct{}, 1),
 		dlqDone:       make(chan dlqOutcome, 1),
 	}
 	c.lanes = newLaneSet(cfg.Batch)
+	c.limits = newFlushLimits(cfg.Batch)
 	c.fetchSizer = newFetchSizer(cfg.Kafka)
 	for _, o := range opts {
 		o(c)
 	}
 	c.metrics = NewMetrics(c.reg)
 	c.policy = newFlushPolicy(cfg, &c.stats, c.metrics, c.log)
+	c.setLimits()
 	return c
 }
 
 // Snapshot returns the connector's counters now.
 func (c *Connector) Snapshot() Snapshot {
-	s := c.stats.snapshot(c.cfg.Batch.MaxEvents)
+	s := c.stats.snapshot()
 	s.Guarantee = c.cfg.Delivery.Guarantee
 	return s
 }

@@ -211,8 +211,9 @@ func MemoryBound(cfg config.Config) int64 {
 	if buffered <= 0 {
 		buffered = int64(config.Default().Batch.MaxBufferedBytes)
 	}
-	lanes := int64(max(b.MaxInFlight, 1))
-	records := int64(newLaneSet(b).maxRecords)
+	lanes := int64(inflightCap(b))
+	_, most := bufferLimits(eventsCap(b), inflightCap(b))
+	records := int64(most)
 	return memoryBase + maxConcurrentFetches*fetch + buffered + records*recordOverhead + lanes*2*int64(b.MaxBytes)
 }
 

@@ -118,9 +118,16 @@ func TestMemoryBoundGrowsWithEachKey(t *testing.T) {
 	}{
 		{"kafka.fetch_buffer_bytes", func(c *config.Config) { c.Kafka.FetchBufferBytes += 1 << 20 }, maxConcurrentFetches << 20},
 		{"batch.max_buffered_bytes", func(c *config.Config) { c.Batch.MaxBufferedBytes += 1 << 20 }, 1 << 20},
-		{"batch.max_bytes", func(c *config.Config) { c.Batch.MaxBytes += 1 << 20 }, 2 << 20},
-		{"batch.max_in_flight", func(c *config.Config) { c.Batch.MaxInFlight++ },
-			2*int64(base.Batch.MaxBytes) + int64(newLaneSet(config.Batch{MaxEvents: base.Batch.MaxEvents, MaxInFlight: 1}).maxRecords)*recordOverhead},
+		{"batch.max_bytes", func(c *config.Config) { c.Batch.MaxBytes += 1 << 20 }, AdaptiveMaxInFlight * 2 << 20},
+		// From adaptive (AdaptiveMaxInFlight lanes) to one lane more.
+		{"batch.max_in_flight", func(c *config.Config) { c.Batch.MaxInFlight = AdaptiveMaxInFlight + 1 },
+			2*int64(base.Batch.MaxBytes) + int64(4*AdaptiveMaxEvents)*recordOverhead},
+		// Adaptive limits count at their caps.
+		{"adaptive as its caps", func(c *config.Config) {
+			c.Batch.MaxEvents, c.Batch.MaxInFlight = AdaptiveMaxEvents, AdaptiveMaxInFlight
+		}, 0},
+		{"batch.max_events below the cap", func(c *config.Config) { c.Batch.MaxEvents = AdaptiveMaxEvents / 2 },
+			-AdaptiveMaxInFlight * 4 * AdaptiveMaxEvents / 2 * recordOverhead},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

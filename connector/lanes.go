@@ -79,6 +79,9 @@ func (c *Connector) apply(b *pendingBatch) {
 		c.queueDeadLetters(b.rejected)
 		b.rejected = nil
 	}
+	if o.kind != outcomeCanceled {
+		c.adapt(b, o.kind == outcomeRetry, res.now)
+	}
 	switch o.kind {
 	case outcomeCanceled:
 		return // stopping: the shutdown flush takes it from here
@@ -102,10 +105,31 @@ func (c *Connector) apply(b *pendingBatch) {
 	c.metrics.FlushDuration.Observe(time.Since(b.started).Seconds())
 	// From the two counters, not a Snapshot: that copies the latency
 	// histogram, too much work for every flush.
-	c.metrics.BatchingEfficiency.Set(Snapshot{Batches: batches, BatchRecords: records, MaxEvents: c.cfg.Batch.MaxEvents}.Efficiency())
+	c.metrics.BatchingEfficiency.Set(Snapshot{Batches: batches, BatchRecords: records, MaxEvents: c.limits.Events()}.Efficiency())
 	if o.resume {
 		c.resume(c.client, "redis writes succeed again")
 	}
+}
+
+// adapt reports a finished flush (failed or not, ended at now) to the
+// flush limits and applies what they decide. Called with c.mu held.
+func (c *Connector) adapt(b *pendingBatch, failed bool, now time.Time) {
+	o := flushObservation{records: len(b.recs), full: b.reason == FlushSize, waited: c.lanes.TakeWaited(),
+		duration: now.Sub(b.started), failed: failed}
+	if c.limits.Observe(o) {
+		c.setLimits()
+	}
+}
+
+// setLimits hands the flush limits to the lanes, the metrics and the
+// counters behind /stats.
+func (c *Connector) setLimits() {
+	events, inflight := c.limits.Events(), c.limits.Inflight()
+	c.lanes.SetLimits(events, inflight)
+	c.metrics.EffectiveBatchSize.Set(float64(events))
+	c.metrics.EffectiveMaxInFlight.Set(float64(inflight))
+	c.stats.maxEvents.Store(int64(events))
+	c.stats.maxInFlight.Store(int64(inflight))
 }
 
 // flush writes the batch's pending records through the flush policy. It

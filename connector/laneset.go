@@ -62,6 +62,14 @@ type laneSet struct {
 	// stopping is set when shutdown begins: no resuming from then on.
 	stopping bool
 
+	// limit is how many batches may be in flight at once (the in-flight
+	// limit in effect, at most one per lane); next is the lane Next looks
+	// at first, so lanes take turns while the limit holds them back;
+	// waited is set when a lane with something to write had to wait for
+	// the limit, and cleared by TakeWaited.
+	limit, next int
+	waited      bool
+
 	// maxRecords bounds the records held in lanes; past it, or past
 	// maxBytes (batch.max_buffered_bytes), the loop waits for flushes
 	// instead of polling (backpressure on a slow Redis).
@@ -75,20 +83,47 @@ type laneSet struct {
 	peakBytes int
 }
 
-// newLaneSet builds batch.max_in_flight lanes (at least one) for batch,
-// whose MaxBufferedBytes must be positive.
+// newLaneSet builds a lane for each flush batch allows in flight at most
+// (batch.max_in_flight, or AdaptiveMaxInFlight when it adapts), with the
+// limits flushLimits starts with; batch.MaxBufferedBytes must be positive.
 func newLaneSet(batch config.Batch) *laneSet {
-	n := max(batch.MaxInFlight, 1)
 	s := &laneSet{maxBytes: batch.MaxBufferedBytes, maxBatchBytes: batch.MaxBytes}
-	for i := range n {
-		s.lanes = append(s.lanes, &lane{id: i, batcher: NewBatcher(batch.MaxEvents, batch.MaxBytes, batch.Timeout)})
+	for i := range inflightCap(batch) {
+		s.lanes = append(s.lanes, &lane{id: i, batcher: NewBatcher(1, batch.MaxBytes, batch.Timeout)})
 	}
-	// Poll a few batches' worth at a time: enough to fill batches at high
-	// load, few enough that a poll is processed well within the rebalance
-	// timeout even when Redis is slow.
-	s.pollLimit = max(4*batch.MaxEvents, 500)
-	s.maxRecords = n * max(4*batch.MaxEvents, s.pollLimit)
+	start := newFlushLimits(batch)
+	s.SetLimits(start.Events(), start.Inflight())
 	return s
+}
+
+// bufferLimits are the poll limit and the most records the lanes may hold
+// with batches of events records and inflight flushes in flight: a poll
+// takes a few batches' worth, enough to fill batches at high load and few
+// enough that a poll is processed well within the rebalance timeout even
+// when Redis is slow; the lanes hold up to four batches per flush in
+// flight.
+func bufferLimits(events, inflight int) (pollLimit, maxRecords int) {
+	pollLimit = max(4*events, 500)
+	return pollLimit, inflight * pollLimit
+}
+
+// SetLimits sets the batch size and the in-flight limit (what flushLimits
+// decided); the poll limit and the records the lanes may hold follow them.
+// A batch already in flight keeps its size.
+func (s *laneSet) SetLimits(events, inflight int) {
+	for _, l := range s.lanes {
+		l.batcher.SetMaxEvents(events)
+	}
+	s.limit = min(max(inflight, 1), len(s.lanes))
+	s.pollLimit, s.maxRecords = bufferLimits(events, s.limit)
+}
+
+// TakeWaited reports whether a lane had to wait for the in-flight limit
+// since the last call.
+func (s *laneSet) TakeWaited() bool {
+	w := s.waited
+	s.waited = false
+	return w
 }
 
 // launch is a batch to write: a new one, or a lane's failed batch going
@@ -181,20 +216,33 @@ func (s *laneSet) take(l *lane, reason FlushReason, now time.Time) *pendingBatch
 // in flight and something to write: its failed batch once its retry time
 // came, or what it buffered (natural batching: a lane does not wait for a
 // full batch while nothing of it is in flight).
+//
+// No more than the in-flight limit are in flight at once; the lanes take
+// turns while it holds them back.
 func (s *laneSet) Next(now time.Time) []launch {
 	var out []launch
-	for _, l := range s.lanes {
+	n := len(s.lanes)
+	for k := range n {
+		i := (s.next + k) % n
+		l := s.lanes[i]
 		if l.inflight != nil {
 			continue
 		}
+		ready := l.batcher.Len() > 0
 		if l.failed != nil {
-			if !now.Before(l.retryAt) {
-				out = append(out, launch{batch: l.failed, retry: true, retryAt: l.retryAt})
-				s.Launched(l.failed)
-			}
+			ready = !now.Before(l.retryAt)
+		}
+		if !ready {
 			continue
 		}
-		if l.batcher.Len() == 0 {
+		if s.inflight >= s.limit {
+			s.waited = true
+			continue
+		}
+		s.next = (i + 1) % n
+		if l.failed != nil {
+			out = append(out, launch{batch: l.failed, retry: true, retryAt: l.retryAt})
+			s.Launched(l.failed)
 			continue
 		}
 		reason, due := l.batcher.Due(now)
@@ -311,7 +359,7 @@ func (s *laneSet) Stop() { s.stopping = true }
 // Stopping reports whether Stop was called.
 func (s *laneSet) Stopping() bool { return s.stopping }
 
-// Len is the number of lanes (batch.max_in_flight, at least one).
+// Len is the number of lanes (batch.max_in_flight, or AdaptiveMaxInFlight).
 func (s *laneSet) Len() int { return len(s.lanes) }
 
 // Inflight is the number of batches handed out and not finished.
@@ -360,10 +408,16 @@ func (s *laneSet) PollRecords() int {
 }
 
 // Wait is how long the next poll may block: until a failed batch may be
-// retried or a lane's batch is due, at most a second and at least a
-// millisecond; a finished flush wakes the poll earlier.
+// retried or a lane's batch is due (while the in-flight limit lets one
+// start), at most a second and at least a millisecond; a finished flush
+// wakes the poll earlier.
 func (s *laneSet) Wait(now time.Time) time.Duration {
 	wait := time.Second
+	if s.inflight >= s.limit {
+		// Nothing may start before a flush finishes, and that wakes the
+		// poll.
+		return wait
+	}
 	for _, l := range s.lanes {
 		switch {
 		case l.inflight != nil:

@@ -30,6 +30,10 @@ type Metrics struct {
 	// ReplicaAckShortfalls counts writes fewer replicas than
 	// redis.wait_replicas acknowledged.
 	ReplicaAckShortfalls prometheus.Counter
+	// EffectiveBatchSize and EffectiveMaxInFlight are the batch size and
+	// the flushes in flight in effect now (adapted, or as configured).
+	EffectiveBatchSize   prometheus.Gauge
+	EffectiveMaxInFlight prometheus.Gauge
 }
 
 // NewMetrics builds the metrics and registers them on reg (nil: not registered).
@@ -79,6 +83,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records with a null value, by what stream.tombstones did with them (skip, entry, delete)."}, []string{"action"}),
 		ReplicaAckShortfalls: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "replica_ack_shortfalls_total",
 			Help: "Write attempts fewer replicas than redis.wait_replicas acknowledged within redis.wait_timeout (retried)."}),
+		EffectiveBatchSize: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "effective_batch_size",
+			Help: "Most records in one batch now: batch.max_events, or what the connector adapted it to when that is 0."}),
+		EffectiveMaxInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "effective_max_in_flight",
+			Help: "Most flushes in flight now: batch.max_in_flight, or what the connector adapted it to when that is 0."}),
 	}
 	// Every label value exists from the start, so rate() and increase()
 	// see the first event of each kind.
@@ -95,7 +103,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.RecordsConsumed, m.RecordsWritten, m.RecordsDeduplicated, m.RecordsDeadLettered, m.RecordsDropped,
 			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
 			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
-			m.Commits, m.CommitErrors, m.DLQProduceErrors, m.RecordsTombstones, m.ReplicaAckShortfalls)
+			m.Commits, m.CommitErrors, m.DLQProduceErrors, m.RecordsTombstones, m.ReplicaAckShortfalls,
+			m.EffectiveBatchSize, m.EffectiveMaxInFlight)
 	}
 	return m
 }

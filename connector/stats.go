@@ -33,14 +33,17 @@ func (s BreakerState) String() string {
 // demo's live line and the /stats endpoint both derive their figures from
 // two snapshots, so they show the same numbers.
 type Snapshot struct {
-	At            time.Time
-	Consumed      uint64
-	Written       uint64
-	DeadLettered  uint64
-	Dropped       uint64
-	Batches       uint64
-	BatchRecords  uint64
+	At           time.Time
+	Consumed     uint64
+	Written      uint64
+	DeadLettered uint64
+	Dropped      uint64
+	Batches      uint64
+	BatchRecords uint64
+	// MaxEvents and MaxInFlight are the batch size and the flushes in
+	// flight in effect (adapted, or as configured).
 	MaxEvents     int
+	MaxInFlight   int
 	BreakerState  BreakerState
 	BreakerTrips  uint64
 	Commits       uint64
@@ -61,12 +64,13 @@ type Snapshot struct {
 	Deduplicated uint64
 }
 
-// Efficiency is the average batch size over batch.max_events, 0..1.
+// Efficiency is the average batch size over the batch size in effect,
+// 0..1.
 func (s Snapshot) Efficiency() float64 {
 	if s.Batches == 0 || s.MaxEvents == 0 {
 		return 0
 	}
-	return float64(s.BatchRecords) / float64(s.Batches) / float64(s.MaxEvents)
+	return min(float64(s.BatchRecords)/float64(s.Batches)/float64(s.MaxEvents), 1)
 }
 
 // AvgBatchSize is the average records per flushed batch.
@@ -87,6 +91,7 @@ type counters struct {
 	dlqErrors                                atomic.Uint64
 	uncommitted                              atomic.Int64
 	deduplicated                             atomic.Uint64
+	maxEvents, maxInFlight                   atomic.Int64
 	latency                                  latency.Histogram
 
 	lagMu sync.Mutex
@@ -115,7 +120,7 @@ func (c *counters) dropLags(partitions map[string][]int32) {
 	}
 }
 
-func (c *counters) snapshot(maxEvents int) Snapshot {
+func (c *counters) snapshot() Snapshot {
 	s := Snapshot{
 		At:           time.Now(),
 		Consumed:     c.consumed.Load(),
@@ -124,7 +129,8 @@ func (c *counters) snapshot(maxEvents int) Snapshot {
 		Dropped:      c.dropped.Load(),
 		Batches:      c.batches.Load(),
 		BatchRecords: c.batchRecords.Load(),
-		MaxEvents:    maxEvents,
+		MaxEvents:    int(c.maxEvents.Load()),
+		MaxInFlight:  int(c.maxInFlight.Load()),
 		BreakerState: BreakerState(c.breaker.Load()),
 		BreakerTrips: c.trips.Load(),
 		Commits:      c.commits.Load(),

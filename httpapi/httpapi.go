@@ -78,6 +78,10 @@ type Stats struct {
 		Efficiency   float64 `json:"efficiency"`
 		AvgBatchSize float64 `json:"avg_batch_size"`
 		Batches      uint64  `json:"batches"`
+		// The batch size and flushes in flight in effect now: as
+		// configured, or adapted when batch.max_events/max_in_flight is 0.
+		EffectiveMaxEvents   int `json:"effective_max_events"`
+		EffectiveMaxInFlight int `json:"effective_max_in_flight"`
 	} `json:"batching"`
 	Latency struct {
 		AvgMs float64 `json:"avg_ms"`
@@ -119,6 +123,7 @@ func StatsFrom(prev, cur connector.Snapshot) Stats {
 	st.Batching.Efficiency = cur.Efficiency() * 100
 	st.Batching.AvgBatchSize = cur.AvgBatchSize()
 	st.Batching.Batches = cur.Batches
+	st.Batching.EffectiveMaxEvents, st.Batching.EffectiveMaxInFlight = cur.MaxEvents, cur.MaxInFlight
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	st.Latency.AvgMs = ms(window.Mean())
 	st.Latency.P50Ms = ms(window.Quantile(0.50))

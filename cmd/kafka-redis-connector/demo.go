@@ -126,8 +126,12 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "demo: in-process Kafka %v, topic %q with %d partitions; Redis %s, stream %q\n",
 		cluster.ListenAddrs(), demoTopic, demoPartitions, addr, "demo:"+group+":"+demoTopic)
-	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; batches of up to %d events, a record waits %s at most; delivery %s; Ctrl-C ends early\n",
-		*rate, durationText(*duration), cfg.Batch.MaxEvents, cfg.Batch.Timeout, cfg.Delivery.Guarantee)
+	batches := fmt.Sprintf("batches of up to %d events", cfg.Batch.MaxEvents)
+	if cfg.Batch.MaxEvents == 0 {
+		batches = fmt.Sprintf("batches of %d to %d events (adaptive)", connector.AdaptiveMinEvents, connector.AdaptiveMaxEvents)
+	}
+	fmt.Fprintf(stdout, "demo: producing %d events/s for %s; %s, a record waits %s at most; delivery %s; Ctrl-C ends early\n",
+		*rate, durationText(*duration), batches, cfg.Batch.Timeout, cfg.Delivery.Guarantee)
 	if cfg.HTTP.Listen != "" {
 		fmt.Fprintf(stdout, "demo: stats at http://localhost%s/stats, metrics at /metrics\n", cfg.HTTP.Listen)
 	}
@@ -179,9 +183,9 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 		}
 		st := httpapi.StatsFrom(prev, cur)
 		prev = cur
-		fmt.Fprintf(stdout, "%5.0fs  produced=%-7d written=%-7d events/s=%-6.0f batching=%3.0f%%  breaker=%-9s latency p50=%.1fms p95=%.1fms p99=%.1fms  lag=%d\n",
+		fmt.Fprintf(stdout, "%5.0fs  produced=%-7d written=%-7d events/s=%-6.0f batching=%3.0f%% of %-4d in_flight=%d  breaker=%-9s latency p50=%.1fms p95=%.1fms p99=%.1fms  lag=%d\n",
 			time.Since(start).Seconds(), prod.acked.Load(), cur.Written, st.Throughput.EventsPerSecond,
-			st.Batching.Efficiency, st.CircuitBreaker.State, st.Latency.P50Ms, st.Latency.P95Ms, st.Latency.P99Ms,
+			st.Batching.Efficiency, cur.MaxEvents, cur.MaxInFlight, st.CircuitBreaker.State, st.Latency.P50Ms, st.Latency.P95Ms, st.Latency.P99Ms,
 			prod.acked.Load()-int64(cur.Written))
 	}
 producing:

@@ -82,7 +82,7 @@ func testDemoLosesNothing(t *testing.T, guarantee string) {
 	if code != 0 {
 		t.Fatalf("demo exit code: got %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, stderr.String())
 	}
-	live := regexp.MustCompile(`(?m)^\s+\d+s\s+produced=\d+\s+written=\d+\s+events/s=\d+\s+batching=\s*\d+%\s+breaker=CLOSED\s+latency p50=[\d.]+ms p95=[\d.]+ms p99=[\d.]+ms\s+lag=\d+$`)
+	live := regexp.MustCompile(`(?m)^\s+\d+s\s+produced=\d+\s+written=\d+\s+events/s=\d+\s+batching=\s*\d+% of \d+\s+in_flight=\d+\s+breaker=CLOSED\s+latency p50=[\d.]+ms p95=[\d.]+ms p99=[\d.]+ms\s+lag=\d+$`)
 	if n := len(live.FindAllString(out, -1)); n < 2 {
 		t.Errorf("live lines: got %d, want at least 2 in:\n%s", n, out)
 	}
