@@ -30,11 +30,18 @@ import (
 // run by default (CI); KRCDEV_IT_FULL=1 (make test-faults) runs the full ones.
 // docs/RELIABILITY.md holds the measured figures.
 
-// faultFetchBound is how many records a connector with the default batch
-// settings may consume while no write succeeds: it polls (at most 500 at a
-// time) only while its lane holds fewer than 500, and one batch (50) may
-// leave the lane for the flush that fails.
-const faultFetchBound = 500 + 500 + 50
+// faultFetchBound is how many records a connector may consume while no
+// write succeeds, with batches of at most events records and at most
+// inflight flushes in flight (the largest values in effect its /stats
+// showed meanwhile; the defaults adapt them): it polls (at most
+// max(4 × events, 500) at a time) only while its lanes hold fewer than
+// inflight × max(4 × events, 500), and a batch per flush in flight may
+// have left the lanes for the flush that fails. With the old fixed
+// defaults (50, 1) that is 500 + 500 + 50.
+func faultFetchBound(events, inflight int) int {
+	poll := max(4*events, 500)
+	return inflight*poll + poll + inflight*events
+}
 
 // faultBreakerRecovery is circuit_breaker.recovery as connectorEnv sets it;
 // a scenario must recover within it plus recoverySlack.
@@ -61,6 +68,9 @@ type statsSample struct {
 	consumed uint64
 	state    string
 	rssKB    int64 // VmRSS at that moment
+	// events and inflight are the batch size and flushes in flight in
+	// effect (batching.effective_max_events, effective_max_in_flight).
+	events, inflight int
 }
 
 // watchedConnector is a connector process whose /stats and peak RSS are
@@ -123,6 +133,10 @@ func (w *watchedConnector) sample() {
 			CircuitBreaker struct {
 				State string `json:"state"`
 			} `json:"circuit_breaker"`
+			Batching struct {
+				Events   int `json:"effective_max_events"`
+				Inflight int `json:"effective_max_in_flight"`
+			} `json:"batching"`
 		}
 		resp, err := client.Get(w.statsURL)
 		if err != nil {
@@ -135,7 +149,8 @@ func (w *watchedConnector) sample() {
 		}
 		w.mu.Lock()
 		w.samples = append(w.samples, statsSample{at: time.Now(), written: st.Throughput.Written,
-			consumed: st.Throughput.Consumed, state: st.CircuitBreaker.State, rssKB: rss})
+			consumed: st.Throughput.Consumed, state: st.CircuitBreaker.State, rssKB: rss,
+			events: st.Batching.Events, inflight: st.Batching.Inflight})
 		w.mu.Unlock()
 	}
 }
@@ -211,6 +226,25 @@ func (w *watchedConnector) maxRSSBetween(from, to time.Time) float64 {
 		}
 	}
 	return float64(kb) / 1024
+}
+
+// limitsBetween returns the largest batch size and flushes in flight in
+// effect from one instant to another: the last sample before from, and
+// every sample up to to.
+func (w *watchedConnector) limitsBetween(from, to time.Time) (events, inflight int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.samples {
+		if s.at.After(to) {
+			break
+		}
+		if s.at.Before(from) {
+			events, inflight = s.events, s.inflight
+			continue
+		}
+		events, inflight = max(events, s.events), max(inflight, s.inflight)
+	}
+	return events, inflight
 }
 
 // between returns how much the counter picked by get grew from one instant
@@ -385,16 +419,22 @@ func runRedisFault(t *testing.T, rf redisFault) faultReport {
 	faultEnd := time.Now()
 	recovery := c.firstWriteAfter(t, faultEnd, time.Minute)
 	consumed := c.between(faultStart, faultEnd, sampledConsumed)
-	t.Logf("%s: fault from %s to %s; during it %d records consumed, %d written, RSS at most %.1f MiB; "+
-		"first successful flush %s after it ended; %s",
+	events, inflight := c.limitsBetween(faultStart, faultEnd)
+	t.Logf("%s: fault from %s to %s; during it %d records consumed, %d written, RSS at most %.1f MiB, "+
+		"batch size and flushes in flight at most %d and %d; first successful flush %s after it ended; %s",
 		rf.name, faultStart.Format("15:04:05.000"), faultEnd.Format("15:04:05.000"), consumed,
-		c.between(faultStart, faultEnd, sampledWritten), c.maxRSSBetween(faultStart, faultEnd),
+		c.between(faultStart, faultEnd, sampledWritten), c.maxRSSBetween(faultStart, faultEnd), events, inflight,
 		recovery.Round(time.Millisecond), s.progress(t))
-	// Nothing is fetched beyond what the lane may hold: the bound on
+	// Nothing is fetched beyond what the lanes may hold: the bound on
 	// memory while Redis is down.
-	if rf.redisDown && consumed > faultFetchBound {
-		t.Errorf("%s: got %d records consumed while Redis was down, want at most %d: fetching did not pause",
-			rf.name, consumed, faultFetchBound)
+	if rf.redisDown {
+		if events <= 0 || inflight <= 0 {
+			t.Errorf("%s: /stats showed batch size %d and flushes in flight %d, want both positive", rf.name, events, inflight)
+		}
+		if bound := faultFetchBound(events, inflight); consumed > uint64(bound) {
+			t.Errorf("%s: got %d records consumed while Redis was down, want at most %d (batch size %d, %d in flight): fetching did not pause",
+				rf.name, consumed, bound, events, inflight)
+		}
 	}
 	s.checkCommittedHeld(t)
 
