@@ -40,6 +40,9 @@ URL=http://$HOST:$SR_PORT/apis/ccompat/v7
 log() { printf 'schema-registry: %s\n' "$*" >&2; }
 die() { printf 'schema-registry: error: %s\n' "$*" >&2; exit 1; }
 
+# port_open reports whether something accepts connections on $HOST:$1.
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$1" 2>/dev/null; }
+
 running_pid() {
   local pid
   [[ -f $SR_PID ]] || return 1
@@ -82,6 +85,11 @@ start() {
   if [[ -z ${KRCDEV_SR_VERSION:-} && $SR_VERSION != 3.0.* ]] && ! (java_for_version >/dev/null 2>&1); then
     SR_VERSION=3.0.9 DIST=$CACHE_DIR/apicurio-registry-3.0.9
     log "no Java >= 21 found: using Apicurio Registry $SR_VERSION on Java 17"
+  fi
+  # A registry this run dir did not start (another run dir's, on the same
+  # port) would answer the start-up check below and be taken for ours.
+  if port_open "$SR_PORT" || port_open "$SR_MGMT_PORT"; then
+    die "$HOST:$SR_PORT or $HOST:$SR_MGMT_PORT is in use by something not started for $RUN_DIR (another run dir's registry? choose other KRCDEV_SR_PORT / KRCDEV_SR_MANAGEMENT_PORT, or KRCDEV_SR=0)"
   fi
   fetch
   mkdir -p "$SR_DIR"
