@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
 
 // valuePadding makes every produced value about 100 bytes.
@@ -57,9 +59,21 @@ func newScenario(t *testing.T, name string, partitions int32) *scenario {
 		defer cancel()
 		_, _ = s.adm.DeleteGroups(ctx, s.group)
 		_, _ = s.adm.DeleteTopics(ctx, s.topic)
-		_ = s.rdb.Del(ctx, s.streamKeys()...).Err()
+		_ = s.rdb.Del(ctx, s.redisKeys()...).Err()
 	})
 	return s
+}
+
+// redisKeys are the scenario's streams and, for exactly_once runs, their
+// companion hashes (DEL ignores the keys that do not exist).
+func (s *scenario) redisKeys() []string {
+	keys := s.streamKeys()
+	for _, k := range s.streamKeys() {
+		if c, err := sink.CompanionKey(k); err == nil {
+			keys = append(keys, c)
+		}
+	}
+	return keys
 }
 
 // env is the connector configuration for this scenario.
