@@ -194,8 +194,9 @@ type Log struct {
 }
 
 // Default returns the configuration used when nothing overrides a key. Its
-// batching and breaker figures follow the seed: 50 events / 100 ms, open
-// after 5 failures for 30 s.
+// batch size and flushes in flight are 0: the connector adapts them (see
+// the connector package's Adaptive* limits); a batch waits 100 ms at most,
+// and the breaker follows the seed: open after 5 failures for 30 s.
 func Default() Config {
 	return Config{
 		Kafka: Kafka{

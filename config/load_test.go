@@ -306,3 +306,36 @@ func TestToDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchLimitsAdaptUnlessSet: batch.max_events and batch.max_in_flight
+// default to 0 (the connector adapts them); a value from YAML or the
+// environment is kept as set, each key on its own.
+func TestBatchLimitsAdaptUnlessSet(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		yaml             string
+		environ          []string
+		events, inflight int
+	}{
+		{name: "nothing set", events: 0, inflight: 0},
+		{name: "max_events from YAML", yaml: "batch: {max_events: 500}\n", events: 500, inflight: 0},
+		{name: "max_in_flight from the environment", environ: []string{"KRC_BATCH_MAX_IN_FLIGHT=3"}, events: 0, inflight: 3},
+		{name: "both, environment over YAML", yaml: "batch: {max_events: 500, max_in_flight: 2}\n",
+			environ: []string{"KRC_BATCH_MAX_EVENTS=50", "KRC_BATCH_MAX_IN_FLIGHT=1"}, events: 50, inflight: 1},
+		{name: "0 set explicitly adapts", yaml: "batch: {max_events: 0, max_in_flight: 0}\n", events: 0, inflight: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := ""
+			if tc.yaml != "" {
+				file = writeFile(t, tc.yaml)
+			}
+			cfg, err := Load(file, append([]string{"KRC_KAFKA_BROKERS=k:9092", "KRC_KAFKA_TOPICS=t", "KRC_REDIS_ADDRS=r:6379"}, tc.environ...))
+			if err != nil {
+				t.Fatalf("load: %v", err)
+			}
+			if cfg.Batch.MaxEvents != tc.events || cfg.Batch.MaxInFlight != tc.inflight {
+				t.Errorf("got max_events=%d max_in_flight=%d, want %d and %d", cfg.Batch.MaxEvents, cfg.Batch.MaxInFlight, tc.events, tc.inflight)
+			}
+		})
+	}
+}
