@@ -148,9 +148,11 @@ type Batch struct {
 	// MaxEvents is the most records in one batch; 0 (the default) lets the
 	// connector choose, between AdaptiveMinEvents and AdaptiveMaxEvents,
 	// from how full its batches are and how long their round trips take.
-	MaxEvents int           `koanf:"max_events"`
-	MaxBytes  int           `koanf:"max_bytes"`
-	Timeout   time.Duration `koanf:"timeout"`
+	MaxEvents int `koanf:"max_events"`
+	// MaxBytes is the most bytes of records in one batch; 0 (the default)
+	// lets the connector choose, between 1 and 8 MiB, as for MaxEvents.
+	MaxBytes int           `koanf:"max_bytes"`
+	Timeout  time.Duration `koanf:"timeout"`
 	// MaxInFlight is how many flushes may be in flight at once; 0 (the
 	// default) lets the connector choose, up to AdaptiveMaxInFlight.
 	MaxInFlight int `koanf:"max_in_flight"`
@@ -194,7 +196,8 @@ type Log struct {
 }
 
 // Default returns the configuration used when nothing overrides a key. Its
-// batch size and flushes in flight are 0: the connector adapts them (see
+// batch size (in records and in bytes) and flushes in flight are 0: the
+// connector adapts them (see
 // the connector package's Adaptive* limits); a batch waits 100 ms at most,
 // and the breaker follows the seed: open after 5 failures for 30 s.
 func Default() Config {
@@ -235,7 +238,7 @@ func Default() Config {
 		Encryption:     defaultEncryption(),
 		Batch: Batch{
 			MaxEvents:   0, // adaptive
-			MaxBytes:    1 << 20,
+			MaxBytes:    0, // adaptive
 			Timeout:     100 * time.Millisecond,
 			MaxInFlight: 0, // adaptive
 			// 64 MiB keeps peak RSS under 256 MiB with 1 MiB records.

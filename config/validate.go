@@ -78,7 +78,7 @@ func (c Config) problems() []error {
 	c.SchemaRegistry.check(&p, c.Stream)
 
 	p.adaptive("batch.max_events", c.Batch.MaxEvents)
-	p.atLeast("batch.max_bytes", int64(c.Batch.MaxBytes), 1)
+	p.adaptive("batch.max_bytes", c.Batch.MaxBytes)
 	p.positive("batch.timeout", c.Batch.Timeout)
 	p.adaptive("batch.max_in_flight", c.Batch.MaxInFlight)
 	if c.Batch.MaxBufferedBytes < c.Batch.MaxBytes || c.Batch.MaxBufferedBytes < 1 {

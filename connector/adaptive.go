@@ -16,13 +16,22 @@ const (
 	AdaptiveStartEvents = 100
 	// AdaptiveMaxEvents is the largest batch size it grows to.
 	AdaptiveMaxEvents = 2000
+	// AdaptiveMinBytes, AdaptiveMaxBytes bound the batch bytes it adapts
+	// when batch.max_bytes is 0; it starts with the smallest.
+	AdaptiveMinBytes = 1 << 20
+	AdaptiveMaxBytes = 8 << 20
 	// AdaptiveMaxInFlight is the most flushes in flight it allows; it
 	// starts with one. The partitions are spread over this many lanes.
 	AdaptiveMaxInFlight = 4
-	// AdaptiveFlushTarget is the round trip a flush may take: a full
-	// batch that came back within it lets the limits grow, a flush slower
-	// than it makes them shrink.
+	// AdaptiveFlushTarget bounds the round trips the batch size grows
+	// into: a full batch that came back within it doubles the size. A
+	// flush slower than it that also took more than AdaptiveSlowdown times
+	// the usual time per record makes both limits shrink.
 	AdaptiveFlushTarget = 50 * time.Millisecond
+	// AdaptiveSlowdown is how many times the usual time per record (a
+	// moving average over the successful flushes) a flush must take to
+	// count as Redis slowing down.
+	AdaptiveSlowdown = 2
 )
 
 // eventsCap is the most records a batch may ever hold under b: max_events,
@@ -32,6 +41,18 @@ func eventsCap(b config.Batch) int {
 		return b.MaxEvents
 	}
 	return AdaptiveMaxEvents
+}
+
+// bytesCap is the most bytes a batch may ever hold under b: max_bytes, or
+// AdaptiveMaxBytes (at most max_buffered_bytes) when it adapts.
+func bytesCap(b config.Batch) int {
+	if b.MaxBytes > 0 {
+		return b.MaxBytes
+	}
+	if b.MaxBufferedBytes > 0 {
+		return min(AdaptiveMaxBytes, b.MaxBufferedBytes)
+	}
+	return AdaptiveMaxBytes
 }
 
 // inflightCap is the most flushes ever in flight under b (and the number of
@@ -46,18 +67,27 @@ func inflightCap(b config.Batch) int {
 // flushLimits decides the batch size and the flushes in flight, AIMD-style
 // (as Vector's adaptive concurrency and Prometheus remote write's shard
 // tuning do): a full batch that came back within AdaptiveFlushTarget
-// doubles the batch size, a flush that waited for the in-flight limit and
-// came back within half of it adds one flush in flight; a failed flush
-// halves both, and a flush slower than the target takes a quarter off the
-// batch size and one flush in flight away. A limit set in the configuration
-// never moves. It is a plain synchronous type: the caller reports every
-// finished flush.
+// doubles the batch size (in records, or in bytes when it was full in
+// bytes), and a flush after which a lane had waited for the
+// in-flight limit adds one flush in flight, while Redis keeps up; a failed
+// flush halves both, and a slow one (over AdaptiveFlushTarget and over
+// AdaptiveSlowdown times the usual time per record: round trips slow down)
+// takes a quarter off the batch size (records and bytes) and one flush in
+// flight away; a failed flush halves the bytes too. A limit
+// set in the configuration never moves. It is a plain synchronous type: the
+// caller reports every finished flush.
 type flushLimits struct {
 	events, inflight       int
 	minEvents, maxEvents   int
 	maxInflight            int
 	fixedEvents, fixedMany bool
+	bytes                  int
+	minBytes, maxBytes     int
+	fixedBytes             bool
 	target                 time.Duration
+	// perRecord is the moving average of a successful flush's duration
+	// per record (0: none seen yet).
+	perRecord float64
 }
 
 // newFlushLimits returns the limits for b.
@@ -66,6 +96,12 @@ func newFlushLimits(b config.Batch) *flushLimits {
 		events: AdaptiveStartEvents, inflight: 1,
 		minEvents: AdaptiveMinEvents, maxEvents: AdaptiveMaxEvents, maxInflight: AdaptiveMaxInFlight,
 		target: AdaptiveFlushTarget,
+	}
+	l.maxBytes = bytesCap(b)
+	l.minBytes = min(AdaptiveMinBytes, l.maxBytes)
+	l.bytes = l.minBytes
+	if b.MaxBytes > 0 {
+		l.bytes, l.minBytes, l.fixedBytes = b.MaxBytes, b.MaxBytes, true
 	}
 	if b.MaxEvents > 0 {
 		l.events, l.minEvents, l.maxEvents, l.fixedEvents = b.MaxEvents, b.MaxEvents, b.MaxEvents, true
@@ -79,36 +115,52 @@ func newFlushLimits(b config.Batch) *flushLimits {
 // Events is the batch size now.
 func (l *flushLimits) Events() int { return l.events }
 
+// Bytes is the most bytes of records in a batch now.
+func (l *flushLimits) Bytes() int { return l.bytes }
+
 // Inflight is how many flushes may be in flight now.
 func (l *flushLimits) Inflight() int { return l.inflight }
 
 // flushObservation is how one flush went: records written in it, whether
-// the batch was full (flushed for batch.max_events), whether a lane waited
+// the batch was full (flushed for batch.max_events) or full in bytes
+// (batch.max_bytes), whether a lane waited
 // for the in-flight limit since the last one, how long the round trip took
 // (its last attempt), and whether it failed.
 type flushObservation struct {
-	records  int
-	full     bool
-	waited   bool
-	duration time.Duration
-	failed   bool
+	records   int
+	full      bool
+	fullBytes bool
+	waited    bool
+	duration  time.Duration
+	failed    bool
 }
 
 // Observe takes note of a finished flush and reports whether a limit
 // changed.
 func (l *flushLimits) Observe(o flushObservation) bool {
-	events, inflight := l.events, l.inflight
+	events, inflight, bytes := l.events, l.inflight, l.bytes
 	switch {
 	case o.failed:
-		events, inflight = events/2, inflight/2
-	case o.duration > l.target:
-		events, inflight = events-events/4, inflight-1
+		events, inflight, bytes = events/2, inflight/2, bytes/2
+	case l.slow(o):
+		events, inflight, bytes = events-events/4, inflight-1, bytes-bytes/4
 	default:
-		if o.full {
+		if o.full && o.duration <= l.target {
 			events *= 2
 		}
-		if o.waited && o.duration <= l.target/2 {
+		if o.fullBytes && o.duration <= l.target {
+			bytes *= 2
+		}
+		if o.waited {
 			inflight++
+		}
+	}
+	if !o.failed && o.records > 0 {
+		per := float64(o.duration) / float64(o.records)
+		if l.perRecord == 0 {
+			l.perRecord = per
+		} else {
+			l.perRecord = 0.9*l.perRecord + 0.1*per
 		}
 	}
 	if !l.fixedEvents {
@@ -117,11 +169,30 @@ func (l *flushLimits) Observe(o flushObservation) bool {
 	} else {
 		events = l.events
 	}
+	if !l.fixedBytes {
+		bytes = min(max(bytes, l.minBytes), l.maxBytes)
+		l.bytes, bytes = bytes, l.bytes
+	} else {
+		bytes = l.bytes
+	}
 	if !l.fixedMany {
 		inflight = min(max(inflight, 1), l.maxInflight)
 		l.inflight, inflight = inflight, l.inflight
 	} else {
 		inflight = l.inflight
 	}
-	return events != l.events || inflight != l.inflight
+	return events != l.events || inflight != l.inflight || bytes != l.bytes
+}
+
+// slow reports whether a successful flush shows Redis slowing down: it took
+// longer than the target, and longer per record than AdaptiveSlowdown times
+// the usual (with nothing usual yet, the target alone decides).
+func (l *flushLimits) slow(o flushObservation) bool {
+	if o.duration <= l.target {
+		return false
+	}
+	if l.perRecord == 0 || o.records == 0 {
+		return true
+	}
+	return float64(o.duration)/float64(o.records) > AdaptiveSlowdown*l.perRecord
 }

@@ -40,8 +40,21 @@ func TestFlushLimits(t *testing.T) {
 		{name: "flushes in flight grow up to their cap", batch: adaptive,
 			flushes:    repeatObs(flushObservation{waited: true, duration: fast}, 10),
 			wantEvents: AdaptiveStartEvents, wantInflight: AdaptiveMaxInFlight},
-		{name: "no flush in flight is added when the round trip takes over half the target", batch: adaptive,
-			flushes:    []flushObservation{{waited: true, duration: AdaptiveFlushTarget/2 + time.Millisecond}},
+		{name: "a round trip over the target at the usual time per record is not a slowdown", batch: adaptive,
+			flushes: []flushObservation{{records: 100, duration: 40 * time.Millisecond},
+				{records: 200, waited: true, duration: 80 * time.Millisecond}},
+			wantEvents: AdaptiveStartEvents, wantInflight: 2},
+		{name: "twice the usual time per record within the target is not a slowdown", batch: adaptive,
+			flushes: []flushObservation{{records: 100, duration: time.Millisecond},
+				{records: 100, duration: 10 * time.Millisecond}},
+			wantEvents: AdaptiveStartEvents, wantInflight: 1},
+		{name: "over the target and twice the usual time per record is a slowdown", batch: adaptive,
+			flushes: append(repeatObs(flushObservation{records: 100, waited: true, duration: 5 * time.Millisecond}, 3),
+				flushObservation{records: 100, duration: slow}),
+			wantEvents: AdaptiveStartEvents - AdaptiveStartEvents/4, wantInflight: 3},
+		{name: "a full batch over the target does not grow, at the usual time per record", batch: adaptive,
+			flushes: []flushObservation{{records: 100, duration: 40 * time.Millisecond},
+				{records: 100, full: true, duration: slow}},
 			wantEvents: AdaptiveStartEvents, wantInflight: 1},
 		{name: "a failed flush halves both, never below the minimum", batch: adaptive,
 			flushes: append(repeatObs(flushObservation{full: true, waited: true, duration: fast}, 10),
@@ -146,7 +159,7 @@ func TestLaneSetInflightLimit(t *testing.T) {
 		t.Error("TakeWaited: got true after it was taken, want false")
 	}
 
-	s.SetLimits(10, 3)
+	s.SetLimits(10, 1<<20, 3)
 	for i, p := range parts {
 		s.Add(laneTopic, p, laneRecs(p, int64(100+10*i), 2, 10), t0)
 	}
@@ -164,11 +177,46 @@ func TestLaneSetLimitsFollowEvents(t *testing.T) {
 		t.Errorf("first batch: got %d records, want %d", got, AdaptiveStartEvents)
 	}
 	s.lanes[s.laneOf(laneTopic, 0).id].inflight, s.inflight = nil, 0
-	s.SetLimits(400, 2)
+	s.SetLimits(400, 1<<20, 2)
 	if got := len(s.Next(t0)[0].batch.recs); got != 400 {
 		t.Errorf("after SetLimits(400, 2): got %d records, want 400", got)
 	}
 	if s.pollLimit != 1600 || s.maxRecords != 3200 {
 		t.Errorf("SetLimits(400, 2): got poll limit %d, max records %d, want 1600, 3200", s.pollLimit, s.maxRecords)
+	}
+}
+
+func TestFlushLimitsBytes(t *testing.T) {
+	fullBytes := flushObservation{records: 100, fullBytes: true, duration: fast}
+	for _, tc := range []struct {
+		name    string
+		batch   config.Batch
+		flushes []flushObservation
+		want    int
+	}{
+		{name: "starts at the smallest", want: AdaptiveMinBytes},
+		{name: "a batch full in bytes that came back fast doubles them", flushes: []flushObservation{fullBytes},
+			want: 2 * AdaptiveMinBytes},
+		{name: "batches full in records leave them alone",
+			flushes: []flushObservation{{records: 100, full: true, duration: fast}}, want: AdaptiveMinBytes},
+		{name: "up to the cap", flushes: repeatObs(fullBytes, 10), want: AdaptiveMaxBytes},
+		{name: "the cap is at most max_buffered_bytes", batch: config.Batch{MaxBufferedBytes: 3 << 20},
+			flushes: repeatObs(fullBytes, 10), want: 3 << 20},
+		{name: "a failed flush halves them, not below the smallest",
+			flushes: append(repeatObs(fullBytes, 10), flushObservation{failed: true}), want: AdaptiveMaxBytes / 2},
+		{name: "failures bring them to the smallest",
+			flushes: append(repeatObs(fullBytes, 10), repeatObs(flushObservation{failed: true}, 10)...), want: AdaptiveMinBytes},
+		{name: "configured, they never move", batch: config.Batch{MaxBytes: 5000},
+			flushes: append(repeatObs(fullBytes, 3), flushObservation{failed: true}), want: 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newFlushLimits(tc.batch)
+			for _, o := range tc.flushes {
+				l.Observe(o)
+			}
+			if l.Bytes() != tc.want {
+				t.Errorf("got %d bytes, want %d", l.Bytes(), tc.want)
+			}
+		})
 	}
 }

@@ -68,9 +68,11 @@ func NewBatcher(maxEvents, maxBytes int, timeout time.Duration) *Batcher {
 	return &Batcher{maxEvents: maxEvents, maxBytes: maxBytes, timeout: timeout}
 }
 
-// SetMaxEvents changes the most records a batch holds (positive); a batch
-// flushed from then on follows it.
-func (b *Batcher) SetMaxEvents(n int) { b.maxEvents = max(n, 1) }
+// SetLimits changes the most records and bytes a batch holds (each at
+// least 1); a batch flushed from then on follows them.
+func (b *Batcher) SetLimits(events, bytes int) {
+	b.maxEvents, b.maxBytes = max(events, 1), max(bytes, 1)
+}
 
 // MaxEvents is the most records a batch holds now.
 func (b *Batcher) MaxEvents() int { return b.maxEvents }

@@ -214,7 +214,7 @@ func MemoryBound(cfg config.Config) int64 {
 	lanes := int64(inflightCap(b))
 	_, most := bufferLimits(eventsCap(b), inflightCap(b))
 	records := int64(most)
-	return memoryBase + maxConcurrentFetches*fetch + buffered + records*recordOverhead + lanes*2*int64(b.MaxBytes)
+	return memoryBase + maxConcurrentFetches*fetch + buffered + records*recordOverhead + lanes*2*int64(bytesCap(b))
 }
 
 // memoryBase is what the process holds at rest, executable pages included.

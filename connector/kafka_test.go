@@ -118,10 +118,12 @@ func TestMemoryBoundGrowsWithEachKey(t *testing.T) {
 	}{
 		{"kafka.fetch_buffer_bytes", func(c *config.Config) { c.Kafka.FetchBufferBytes += 1 << 20 }, maxConcurrentFetches << 20},
 		{"batch.max_buffered_bytes", func(c *config.Config) { c.Batch.MaxBufferedBytes += 1 << 20 }, 1 << 20},
-		{"batch.max_bytes", func(c *config.Config) { c.Batch.MaxBytes += 1 << 20 }, AdaptiveMaxInFlight * 2 << 20},
+		// From adaptive (counted at AdaptiveMaxBytes) to 1 MiB more.
+		{"batch.max_bytes", func(c *config.Config) { c.Batch.MaxBytes = AdaptiveMaxBytes + 1<<20 }, AdaptiveMaxInFlight * 2 << 20},
 		// From adaptive (AdaptiveMaxInFlight lanes) to one lane more.
 		{"batch.max_in_flight", func(c *config.Config) { c.Batch.MaxInFlight = AdaptiveMaxInFlight + 1 },
-			2*int64(base.Batch.MaxBytes) + int64(4*AdaptiveMaxEvents)*recordOverhead},
+			2*AdaptiveMaxBytes + int64(4*AdaptiveMaxEvents)*recordOverhead},
+		{"adaptive batch bytes as their cap", func(c *config.Config) { c.Batch.MaxBytes = AdaptiveMaxBytes }, 0},
 		// Adaptive limits count at their caps.
 		{"adaptive as its caps", func(c *config.Config) {
 			c.Batch.MaxEvents, c.Batch.MaxInFlight = AdaptiveMaxEvents, AdaptiveMaxInFlight

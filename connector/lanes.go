@@ -114,7 +114,7 @@ func (c *Connector) apply(b *pendingBatch) {
 // adapt reports a finished flush (failed or not, ended at now) to the
 // flush limits and applies what they decide. Called with c.mu held.
 func (c *Connector) adapt(b *pendingBatch, failed bool, now time.Time) {
-	o := flushObservation{records: len(b.recs), full: b.reason == FlushSize, waited: c.lanes.TakeWaited(),
+	o := flushObservation{records: len(b.recs), full: b.reason == FlushSize, fullBytes: b.reason == FlushBytes, waited: c.lanes.TakeWaited(),
 		duration: now.Sub(b.started), failed: failed}
 	if c.limits.Observe(o) {
 		c.setLimits()
@@ -124,12 +124,14 @@ func (c *Connector) adapt(b *pendingBatch, failed bool, now time.Time) {
 // setLimits hands the flush limits to the lanes, the metrics and the
 // counters behind /stats.
 func (c *Connector) setLimits() {
-	events, inflight := c.limits.Events(), c.limits.Inflight()
-	c.lanes.SetLimits(events, inflight)
+	events, bytes, inflight := c.limits.Events(), c.limits.Bytes(), c.limits.Inflight()
+	c.lanes.SetLimits(events, bytes, inflight)
 	c.metrics.EffectiveBatchSize.Set(float64(events))
+	c.metrics.EffectiveBatchBytes.Set(float64(bytes))
 	c.metrics.EffectiveMaxInFlight.Set(float64(inflight))
 	c.stats.maxEvents.Store(int64(events))
 	c.stats.maxInFlight.Store(int64(inflight))
+	c.stats.maxBytes.Store(int64(bytes))
 }
 
 // flush writes the batch's pending records through the flush policy. It

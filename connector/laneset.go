@@ -75,7 +75,8 @@ type laneSet struct {
 	// instead of polling (backpressure on a slow Redis).
 	maxRecords, maxBytes int
 	// pollLimit is the most records one poll may take; maxBatchBytes
-	// (batch.max_bytes) is the record size assumed before the first poll.
+	// (the batch bytes in effect) is the record size assumed before the
+	// first poll.
 	pollLimit, maxBatchBytes int
 	// avgRecordBytes is a moving average of RecordSize over the polls.
 	avgRecordBytes int
@@ -87,12 +88,12 @@ type laneSet struct {
 // (batch.max_in_flight, or AdaptiveMaxInFlight when it adapts), with the
 // limits flushLimits starts with; batch.MaxBufferedBytes must be positive.
 func newLaneSet(batch config.Batch) *laneSet {
-	s := &laneSet{maxBytes: batch.MaxBufferedBytes, maxBatchBytes: batch.MaxBytes}
+	s := &laneSet{maxBytes: batch.MaxBufferedBytes}
 	for i := range inflightCap(batch) {
-		s.lanes = append(s.lanes, &lane{id: i, batcher: NewBatcher(1, batch.MaxBytes, batch.Timeout)})
+		s.lanes = append(s.lanes, &lane{id: i, batcher: NewBatcher(1, 1, batch.Timeout)})
 	}
 	start := newFlushLimits(batch)
-	s.SetLimits(start.Events(), start.Inflight())
+	s.SetLimits(start.Events(), start.Bytes(), start.Inflight())
 	return s
 }
 
@@ -107,13 +108,14 @@ func bufferLimits(events, inflight int) (pollLimit, maxRecords int) {
 	return pollLimit, inflight * pollLimit
 }
 
-// SetLimits sets the batch size and the in-flight limit (what flushLimits
-// decided); the poll limit and the records the lanes may hold follow them.
-// A batch already in flight keeps its size.
-func (s *laneSet) SetLimits(events, inflight int) {
+// SetLimits sets the batch size in records and in bytes and the in-flight
+// limit (what flushLimits decided); the poll limit and the records the
+// lanes may hold follow them. A batch already in flight keeps its size.
+func (s *laneSet) SetLimits(events, bytes, inflight int) {
 	for _, l := range s.lanes {
-		l.batcher.SetMaxEvents(events)
+		l.batcher.SetLimits(events, bytes)
 	}
+	s.maxBatchBytes = bytes
 	s.limit = min(max(inflight, 1), len(s.lanes))
 	s.pollLimit, s.maxRecords = bufferLimits(events, s.limit)
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	// EffectiveBatchSize and EffectiveMaxInFlight are the batch size and
 	// the flushes in flight in effect now (adapted, or as configured).
 	EffectiveBatchSize   prometheus.Gauge
+	EffectiveBatchBytes  prometheus.Gauge
 	EffectiveMaxInFlight prometheus.Gauge
 }
 
@@ -85,6 +86,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Write attempts fewer replicas than redis.wait_replicas acknowledged within redis.wait_timeout (retried)."}),
 		EffectiveBatchSize: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "effective_batch_size",
 			Help: "Most records in one batch now: batch.max_events, or what the connector adapted it to when that is 0."}),
+		EffectiveBatchBytes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "effective_batch_bytes",
+			Help: "Most bytes of records in one batch now: batch.max_bytes, or what the connector adapted it to when that is 0."}),
 		EffectiveMaxInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "effective_max_in_flight",
 			Help: "Most flushes in flight now: batch.max_in_flight, or what the connector adapted it to when that is 0."}),
 	}
@@ -104,7 +107,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			m.BatchesFlushed, m.BatchSize, m.BatchingEfficiency, m.FlushDuration, m.EndToEndLatency,
 			m.BreakerState, m.BreakerTrips, m.ConsumerLag, m.InflightBatches, m.FetchPaused,
 			m.Commits, m.CommitErrors, m.DLQProduceErrors, m.RecordsTombstones, m.ReplicaAckShortfalls,
-			m.EffectiveBatchSize, m.EffectiveMaxInFlight)
+			m.EffectiveBatchSize, m.EffectiveBatchBytes, m.EffectiveMaxInFlight)
 	}
 	return m
 }

@@ -44,6 +44,7 @@ type Snapshot struct {
 	// flight in effect (adapted, or as configured).
 	MaxEvents     int
 	MaxInFlight   int
+	MaxBytes      int
 	BreakerState  BreakerState
 	BreakerTrips  uint64
 	Commits       uint64
@@ -91,7 +92,7 @@ type counters struct {
 	dlqErrors                                atomic.Uint64
 	uncommitted                              atomic.Int64
 	deduplicated                             atomic.Uint64
-	maxEvents, maxInFlight                   atomic.Int64
+	maxEvents, maxInFlight, maxBytes         atomic.Int64
 	latency                                  latency.Histogram
 
 	lagMu sync.Mutex
@@ -131,6 +132,7 @@ func (c *counters) snapshot() Snapshot {
 		BatchRecords: c.batchRecords.Load(),
 		MaxEvents:    int(c.maxEvents.Load()),
 		MaxInFlight:  int(c.maxInFlight.Load()),
+		MaxBytes:     int(c.maxBytes.Load()),
 		BreakerState: BreakerState(c.breaker.Load()),
 		BreakerTrips: c.trips.Load(),
 		Commits:      c.commits.Load(),

@@ -81,6 +81,7 @@ type Stats struct {
 		// The batch size and flushes in flight in effect now: as
 		// configured, or adapted when batch.max_events/max_in_flight is 0.
 		EffectiveMaxEvents   int `json:"effective_max_events"`
+		EffectiveMaxBytes    int `json:"effective_max_bytes"`
 		EffectiveMaxInFlight int `json:"effective_max_in_flight"`
 	} `json:"batching"`
 	Latency struct {
@@ -124,6 +125,7 @@ func StatsFrom(prev, cur connector.Snapshot) Stats {
 	st.Batching.AvgBatchSize = cur.AvgBatchSize()
 	st.Batching.Batches = cur.Batches
 	st.Batching.EffectiveMaxEvents, st.Batching.EffectiveMaxInFlight = cur.MaxEvents, cur.MaxInFlight
+	st.Batching.EffectiveMaxBytes = cur.MaxBytes
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	st.Latency.AvgMs = ms(window.Mean())
 	st.Latency.P50Ms = ms(window.Quantile(0.50))

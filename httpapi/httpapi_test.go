@@ -60,7 +60,7 @@ func TestReadyz(t *testing.T) {
 
 func TestStatsDocument(t *testing.T) {
 	src := &fixedSource{connector.Snapshot{Consumed: 1000, Written: 900, Batches: 30, BatchRecords: 900,
-		MaxEvents: 50, MaxInFlight: 3, BreakerState: connector.BreakerOpen, BreakerTrips: 2, DeadLettered: 3, Lag: 42,
+		MaxEvents: 50, MaxInFlight: 3, MaxBytes: 4096, BreakerState: connector.BreakerOpen, BreakerTrips: 2, DeadLettered: 3, Lag: 42,
 		Guarantee: "exactly_once", Deduplicated: 7}}
 	h := httpapi.NewHandler(src, func(context.Context) error { return nil }, prometheus.NewRegistry())
 	code, body := get(t, h, "/stats")
@@ -74,7 +74,7 @@ func TestStatsDocument(t *testing.T) {
 	for _, path := range []string{"throughput.events_per_second", "batching.efficiency", "batching.avg_batch_size",
 		"latency.avg_ms", "latency.p95_ms", "latency.p99_ms", "circuit_breaker.state", "circuit_breaker.trips",
 		"drops.rate", "dlq.count", "lag", "delivery.guarantee", "delivery.deduplicated",
-		"batching.effective_max_events", "batching.effective_max_in_flight"} {
+		"batching.effective_max_events", "batching.effective_max_in_flight", "batching.effective_max_bytes"} {
 		var v any = doc
 		for _, k := range strings.Split(path, ".") {
 			m, _ := v.(map[string]any)
@@ -89,9 +89,9 @@ func TestStatsDocument(t *testing.T) {
 	if st.Batching.Efficiency != 60 || st.Batching.AvgBatchSize != 30 || st.CircuitBreaker.State != "OPEN" ||
 		st.CircuitBreaker.Trips != 2 || st.DLQ.Count != 3 || st.Lag != 42 ||
 		st.Delivery.Guarantee != "exactly_once" || st.Delivery.Deduplicated != 7 ||
-		st.Batching.EffectiveMaxEvents != 50 || st.Batching.EffectiveMaxInFlight != 3 {
+		st.Batching.EffectiveMaxEvents != 50 || st.Batching.EffectiveMaxInFlight != 3 || st.Batching.EffectiveMaxBytes != 4096 {
 		t.Errorf("got %+v, want efficiency 60, avg batch 30, OPEN, 2 trips, dlq 3, lag 42, exactly_once, 7 deduplicated, "+
-			"effective max events 50, max in flight 3", st)
+			"effective max events 50, max in flight 3, max bytes 4096", st)
 	}
 }
 
@@ -106,7 +106,7 @@ func TestMetricsEndpointListsConnectorMetrics(t *testing.T) {
 		"records_dropped_total", "batches_flushed_total", "batch_size", "batching_efficiency_ratio",
 		"flush_duration_seconds", "end_to_end_latency_seconds", "circuit_breaker_state",
 		"circuit_breaker_trips_total", "consumer_lag_records", "inflight_batches", "fetch_paused",
-		"commits_total", "commit_errors_total", "dlq_produce_errors_total", "effective_batch_size",
+		"commits_total", "commit_errors_total", "dlq_produce_errors_total", "effective_batch_size", "effective_batch_bytes",
 		"effective_max_in_flight"} {
 		if !strings.Contains(body, "# TYPE krc_"+name+" ") {
 			t.Errorf("/metrics lacks krc_%s", name)
