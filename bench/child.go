@@ -31,6 +31,9 @@ type childConnector struct {
 	http   string
 	addr   *addrReport
 	stderr *tailWriter
+	// exactlyOnce is its delivery.guarantee, as its config loader reads
+	// its environment.
+	exactlyOnce bool
 	// failed receives one error when the process ends (for wait); exited
 	// closes then, after err is set.
 	failed chan error
@@ -92,6 +95,10 @@ func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []str
 	cmd.Env = childEnv(os.Environ(), settings)
 	c := &childConnector{cmd: cmd, addr: newAddrReport(), stderr: &tailWriter{max: 8 << 10},
 		failed: make(chan error, 1), exited: make(chan struct{})}
+	// An environment it rejects, it exits on, and that is the error
+	// reported; what Load decoded still says the guarantee.
+	cfg, _ := config.Load("", cmd.Env)
+	c.exactlyOnce = cfg.Delivery.ExactlyOnce()
 	cmd.Stdout, cmd.Stderr = io.Discard, io.MultiWriter(c.stderr, c.addr)
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -295,8 +302,8 @@ func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, ba
 		return m, fmt.Errorf("bench: xlen %s: %w", stream, xerr)
 	}
 	m = childMeasurement(name, e.cfg.Records-before, e.cfg.ValueBytes, el, u0, u1)
-	if n, err := e.rdb.XLen(ctx, stream).Result(); err != nil || n != e.cfg.Records {
-		return m, fmt.Errorf("bench: stream %s holds %d entries, want %d (%v)", stream, n, e.cfg.Records, err)
+	if err := e.checkDelivered(ctx, stream, e.cfg.Records, c.exactlyOnce, e.cfg.PhaseTimeout); err != nil {
+		return m, err
 	}
 	if round > 1 {
 		return m, nil

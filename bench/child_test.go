@@ -14,15 +14,18 @@ import (
 )
 
 // fakeConnector writes a shell script standing in for the connector binary:
-// it records the environment variable KRC_HTTP_LISTEN in a file, prints
-// script's lines to stderr and then waits for SIGTERM (exit 0), unless the
-// lines exit first.
+// it records the environment variable KRC_HTTP_LISTEN in a file, runs
+// script (lines that write its log to stderr, or exit) and then waits for
+// SIGTERM, on which it exits 0.
 func fakeConnector(t *testing.T, script string) (binary, listenFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	binary, listenFile = filepath.Join(dir, "connector"), filepath.Join(dir, "listen")
-	body := "#!/bin/sh\nprintf '%s' \"$KRC_HTTP_LISTEN\" > " + listenFile + "\n" + script +
-		"\ntrap 'kill $!; exit 0' TERM\nsleep 600 &\nwait\n"
+	// The trap first, so a SIGTERM at any time is a clean exit; short
+	// sleeps that do not hold its stderr, so a kill ends the script and
+	// its log at once.
+	body := "#!/bin/sh\ntrap 'exit 0' TERM\nprintf '%s' \"$KRC_HTTP_LISTEN\" > " + listenFile + "\n" + script +
+		"\nwhile :; do sleep 0.1 >/dev/null 2>&1; done\n"
 	if err := os.WriteFile(binary, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +94,35 @@ func TestChildReportsItsAddress(t *testing.T) {
 			}
 			if got, err := os.ReadFile(listenFile); err != nil || string(got) != "127.0.0.1:0" {
 				t.Errorf("KRC_HTTP_LISTEN: got %q (%v), want 127.0.0.1:0: the kernel picks the port", got, err)
+			}
+		})
+	}
+}
+
+func TestChildGuarantee(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	binary, _ := fakeConnector(t, "")
+	e := &env{cfg: Config{ConnectorBinary: binary, RedisAddr: "127.0.0.1:1"}, brokers: []string{"127.0.0.1:2"}, id: "bench-test"}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  bool
+	}{
+		{"default", nil, false},
+		{"exactly_once", []string{"KRC_DELIVERY_GUARANTEE=exactly_once"}, true},
+		{"at_least_once", []string{"KRC_DELIVERY_GUARANTEE=at_least_once"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := e.startChild("tuned", nil, []string{"t"}, nil, tc.extra...)
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+			if c.exactlyOnce != tc.want {
+				t.Errorf("exactlyOnce: got %v, want %v", c.exactlyOnce, tc.want)
 			}
 		})
 	}
