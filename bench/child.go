@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,15 +18,22 @@ import (
 	"time"
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/service"
 	"github.com/kafka-redis-connector/kafka-redis-connector/loadgen"
 )
 
 // childConnector is the connector binary running `run` in a process of its
 // own, configured through the environment as in a container.
 type childConnector struct {
-	cmd    *exec.Cmd
-	http   string // its /readyz, /stats and /metrics listen here
+	cmd *exec.Cmd
+	// http is where its /readyz, /stats and /metrics listen, as it
+	// reported (addr); set by waitReady.
+	http   string
+	addr   *addrReport
 	stderr *tailWriter
+	// exactlyOnce is its delivery.guarantee, as its config loader reads
+	// its environment.
+	exactlyOnce bool
 	// failed receives one error when the process ends (for wait); exited
 	// closes then, after err is set.
 	failed chan error
@@ -67,32 +76,30 @@ func childEnv(base, settings []string) []string {
 	return append(out, settings...)
 }
 
-// freeAddr returns a loopback address no one listens on right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("bench: free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// childListen is the child's http.listen: the kernel picks a free port
+// when it binds, so no two processes can be handed the same one, and the
+// child names it in its log (service.ListeningMessage).
+const childListen = "127.0.0.1:0"
 
 // startChild starts the connector binary: `run` with runArgs, configured
 // by the KRC_* settings of the contender plus extra.
 func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []string, extra ...string) (*childConnector, error) {
-	listen, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	settings := childSettings(e.brokers, e.cfg.RedisAddr, e.group(inst), e.id, topics, "{topic}:"+inst, listen, batch)
+	settings := childSettings(e.brokers, e.cfg.RedisAddr, e.group(inst), e.id, topics, "{topic}:"+inst, childListen, batch)
 	settings = append(settings, extra...)
+	// Last, so they win: the line that names the HTTP address is an info
+	// line of the JSON log.
+	settings = append(settings, "KRC_LOG_FORMAT=json", "KRC_LOG_LEVEL=info")
 	// Not CommandContext: the child is stopped with SIGTERM, as deployed,
 	// and waited for.
 	cmd := exec.Command(e.cfg.ConnectorBinary, append([]string{"run"}, runArgs...)...)
 	cmd.Env = childEnv(os.Environ(), settings)
-	c := &childConnector{cmd: cmd, http: listen, stderr: &tailWriter{max: 8 << 10},
+	c := &childConnector{cmd: cmd, addr: newAddrReport(), stderr: &tailWriter{max: 8 << 10},
 		failed: make(chan error, 1), exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = io.Discard, c.stderr
+	// An environment it rejects, it exits on, and that is the error
+	// reported; what Load decoded still says the guarantee.
+	cfg, _ := config.Load("", cmd.Env)
+	c.exactlyOnce = cfg.Delivery.ExactlyOnce()
+	cmd.Stdout, cmd.Stderr = io.Discard, io.MultiWriter(c.stderr, c.addr)
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start %s: %w", e.cfg.ConnectorBinary, err)
@@ -109,13 +116,22 @@ func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []str
 	return c, nil
 }
 
-// waitReady waits until the child's /readyz answers 200: it is in the
-// consumer group and reaches Redis.
+// waitReady waits, up to timeout in all, until the child has named its
+// HTTP address and its /readyz answers 200 there: it is in the consumer
+// group and reaches Redis.
 func (c *childConnector) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	if c.http == "" {
+		addr, err := c.waitAddr(ctx, timeout)
+		if err != nil {
+			return err
+		}
+		c.http = addr
+	}
 	hc := &http.Client{Timeout: time.Second}
 	defer hc.CloseIdleConnections()
 	url := "http://" + c.http + "/readyz"
-	return wait(ctx, "connector process: join the group", 2*time.Millisecond, timeout, c.failed, func() bool {
+	return wait(ctx, "connector process: join the group", 2*time.Millisecond, time.Until(deadline), c.failed, func() bool {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false
@@ -127,6 +143,83 @@ func (c *childConnector) waitReady(ctx context.Context, timeout time.Duration) e
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+// waitAddr waits up to timeout for the address the child reports it
+// listens on; it logs that after the start-up check passed.
+func (c *childConnector) waitAddr(ctx context.Context, timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case addr := <-c.addr.found:
+		return addr, nil
+	case <-c.exited:
+		// Wait returns once the log is copied: a report is in found by now.
+		select {
+		case addr := <-c.addr.found:
+			return addr, nil
+		default:
+		}
+		return "", fmt.Errorf("bench: connector process exited (%v) before it named its HTTP address; its last log lines:\n%s", c.err, c.stderr)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-t.C:
+		return "", fmt.Errorf("bench: connector process: no %q log line naming its HTTP address (http.listen %s) within %s; its last log lines:\n%s",
+			service.ListeningMessage, childListen, timeout, c.stderr)
+	}
+}
+
+// addrReport is a writer for the child's log that delivers, once, the
+// address in its service.ListeningMessage line (JSON lines).
+type addrReport struct {
+	found chan string // capacity 1
+	line  []byte
+	done  bool
+}
+
+// maxLogLine bounds the line addrReport holds: longer lines (none is the
+// one it waits for) are dropped.
+const maxLogLine = 64 << 10
+
+func newAddrReport() *addrReport { return &addrReport{found: make(chan string, 1)} }
+
+// Write is called from one goroutine, exec's copy of the child's stderr.
+func (a *addrReport) Write(p []byte) (int, error) {
+	n := len(p)
+	for !a.done && len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			a.line = append(a.line, p...)
+			break
+		}
+		a.line = append(a.line, p[:i]...)
+		p = p[i+1:]
+		if addr, ok := listeningAddr(a.line); ok {
+			a.found <- addr
+			a.done, a.line = true, nil
+		}
+		a.line = a.line[:0]
+	}
+	if len(a.line) > maxLogLine {
+		a.line = a.line[:0]
+	}
+	return n, nil
+}
+
+// listeningAddr returns the address in line if it is the log line of the
+// HTTP endpoints listening.
+func listeningAddr(line []byte) (string, bool) {
+	var rec struct {
+		Msg  string `json:"msg"`
+		Addr string `json:"addr"`
+	}
+	if json.Unmarshal(line, &rec) != nil || rec.Msg != service.ListeningMessage {
+		return "", false
+	}
+	if _, _, err := net.SplitHostPort(rec.Addr); err != nil {
+		return "", false
+	}
+	return rec.Addr, true
 }
 
 // stop sends SIGTERM, waits for the process (SIGKILL after grace) and
@@ -209,8 +302,8 @@ func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, ba
 		return m, fmt.Errorf("bench: xlen %s: %w", stream, xerr)
 	}
 	m = childMeasurement(name, e.cfg.Records-before, e.cfg.ValueBytes, el, u0, u1)
-	if n, err := e.rdb.XLen(ctx, stream).Result(); err != nil || n != e.cfg.Records {
-		return m, fmt.Errorf("bench: stream %s holds %d entries, want %d (%v)", stream, n, e.cfg.Records, err)
+	if err := e.checkDelivered(ctx, stream, e.cfg.Records, c.exactlyOnce, e.cfg.PhaseTimeout); err != nil {
+		return m, err
 	}
 	if round > 1 {
 		return m, nil

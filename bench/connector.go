@@ -166,10 +166,7 @@ func (e *env) runConnector(ctx context.Context, name string, batch config.Batch,
 	}
 	m.Name = name
 	stream := backlog + ":" + inst
-	n, err := e.rdb.XLen(ctx, stream).Result()
-	if err == nil && n != e.cfg.Records {
-		err = fmt.Errorf("bench: stream %s holds %d entries, want %d", stream, n, e.cfg.Records)
-	}
+	err = e.checkDelivered(ctx, stream, e.cfg.Records, cfg.Delivery.ExactlyOnce(), e.cfg.PhaseTimeout)
 	if err == nil && round == 1 {
 		var lat latency.Counts
 		lat, _, err = e.paced(ctx, r, paced, e.cfg.PacedRate, e.cfg.PacedDuration)

@@ -7,17 +7,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
-	"time"
 )
-
-// cpuTime is the CPU time (user + system) this process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // resetPeakRSS returns freed memory to the OS and resets the kernel's peak
 // RSS mark (Linux: "5" > /proc/self/clear_refs), so the next peakRSS covers

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,20 +35,52 @@ func StartRedisServer(ctx context.Context, executable string) (*RedisServer, err
 		return nil, fmt.Errorf("%w: %q not found (install redis-server, e.g. the Debian package redis-server, or pass --redis-addr): %v",
 			ErrNoRedisServer, executable, err)
 	}
-	for attempt := 0; ; attempt++ {
-		s, err := startRedisServer(ctx, path)
-		// A port found free can be taken before redis-server binds it.
-		if err == nil || attempt == 2 || ctx.Err() != nil {
-			return s, err
-		}
-	}
+	return startRedisServer(ctx, path, pickPort, redisPortAttempts)
 }
 
-func startRedisServer(ctx context.Context, path string) (*RedisServer, error) {
-	addr, err := freeAddr()
+// redisPortAttempts bounds the ports StartRedisServer tries.
+const redisPortAttempts = 5
+
+// errPortTaken says another process bound the port picked for
+// redis-server before it could: try another.
+var errPortTaken = errors.New("port taken")
+
+// pickPort returns a loopback address no one listened on when it was
+// picked. redis-server cannot bind port 0 (it means no TCP) nor be handed a
+// listener, so the port is picked here and may be taken before it binds
+// it: startRedisServer then sees errPortTaken and picks another.
+func pickPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", fmt.Errorf("bench: redis-server: pick a port: %w", err)
 	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startRedisServer starts redis-server on an address from pick, another
+// one each time the port was taken, attempts times at most.
+func startRedisServer(ctx context.Context, path string, pick func() (string, error), attempts int) (*RedisServer, error) {
+	var tried []string
+	var last error
+	for range attempts {
+		addr, err := pick()
+		if err != nil {
+			return nil, err
+		}
+		s, err := startRedisServerOn(ctx, path, addr)
+		if !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+		tried, last = append(tried, addr), err
+	}
+	return nil, fmt.Errorf("bench: redis-server: another process took each of the %d ports picked for it (%s) before it bound them; the last: %w",
+		len(tried), strings.Join(tried, ", "), last)
+}
+
+// startRedisServerOn starts redis-server on addr and waits until it
+// answers there: it, not another server that holds the port.
+func startRedisServerOn(ctx context.Context, path, addr string) (*RedisServer, error) {
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	dir, err := os.MkdirTemp("", "krc-bench-redis-")
 	if err != nil {
@@ -65,30 +99,73 @@ func startRedisServer(ctx context.Context, path string) (*RedisServer, error) {
 		_ = s.cmd.Wait()
 		close(s.exited)
 	}()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	// Short timeouts, each try repeated until the deadline: a listener that
+	// is not ours may accept and say nothing, and go-redis's handshake
+	// does not heed the context.
+	const try = 500 * time.Millisecond
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: try, ReadTimeout: try, WriteTimeout: try})
 	defer rdb.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := rdb.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			return s, nil
-		}
 		select {
 		case <-s.exited:
 			s.Stop()
-			return nil, fmt.Errorf("bench: redis-server on %s exited: %s", addr, strings.TrimSpace(s.log.String()))
+			log := strings.TrimSpace(s.log.String())
+			if strings.Contains(log, "Address already in use") {
+				return nil, fmt.Errorf("bench: redis-server on %s: %w: %s", addr, errPortTaken, log)
+			}
+			return nil, fmt.Errorf("bench: redis-server on %s exited: %s", addr, log)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, try)
+		err := rdb.Ping(pctx).Err()
+		var pid int
+		if err == nil {
+			pid, err = serverPid(pctx, rdb)
+		}
+		cancel()
+		if err == nil && pid == s.Pid() {
+			return s, nil
+		}
+		if err == nil {
+			s.Stop()
+			return nil, fmt.Errorf("bench: redis-server on %s: %w: process %d answers there, not redis-server %d", addr, errPortTaken, pid, s.Pid())
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
 			return nil, fmt.Errorf("bench: redis-server on %s does not answer: %v", addr, err)
 		}
+		select {
+		case <-ctx.Done():
+		case <-s.exited:
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
+}
+
+// serverPid is the process id the server at rdb reports (INFO server);
+// -1 if it reports none.
+func serverPid(ctx context.Context, rdb *redis.Client) (int, error) {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			// It answers, but is no redis-server: not ours.
+			return -1, nil
+		}
+		return 0, err
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			if pid, err := strconv.Atoi(v); err == nil {
+				return pid, nil
+			}
+		}
+	}
+	return -1, nil
 }
 
 // Stop ends the server (SIGTERM, SIGKILL after 10 s), waits for it and

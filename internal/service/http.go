@@ -11,6 +11,12 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
 )
 
+// ListeningMessage is the message of the log line naming the address the
+// HTTP endpoints listen on, in its "addr" attribute: with http.listen port
+// 0 the kernel picks the port, and a process that started the connector
+// (the bench) learns it from this line.
+const ListeningMessage = "http endpoints listening"
+
 // serveHTTP serves /metrics, /healthz, /readyz and /stats on http.listen;
 // stop shuts the server down, waiting up to 2 seconds.
 func (s *Service) serveHTTP() (stop func(), err error) {
@@ -26,7 +32,7 @@ func (s *Service) serveHTTP() (stop func(), err error) {
 			s.log.Error("http server stopped", "error", err)
 		}
 	}()
-	s.log.Info("http endpoints listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /stats")
+	s.log.Info(ListeningMessage, "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz /stats")
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
