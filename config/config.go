@@ -150,7 +150,7 @@ type Batch struct {
 	// from how full its batches are and how long their round trips take.
 	MaxEvents int `koanf:"max_events"`
 	// MaxBytes is the most bytes of records in one batch; 0 (the default)
-	// lets the connector choose, between 1 and 8 MiB, as for MaxEvents.
+	// lets the connector choose, between 1 and 4 MiB, as for MaxEvents.
 	MaxBytes int           `koanf:"max_bytes"`
 	Timeout  time.Duration `koanf:"timeout"`
 	// MaxInFlight is how many flushes may be in flight at once; 0 (the

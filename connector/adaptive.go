@@ -19,7 +19,7 @@ const (
 	// AdaptiveMinBytes, AdaptiveMaxBytes bound the batch bytes it adapts
 	// when batch.max_bytes is 0; it starts with the smallest.
 	AdaptiveMinBytes = 1 << 20
-	AdaptiveMaxBytes = 8 << 20
+	AdaptiveMaxBytes = 4 << 20
 	// AdaptiveMaxInFlight is the most flushes in flight it allows; it
 	// starts with one. The partitions are spread over this many lanes.
 	AdaptiveMaxInFlight = 4
