@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -255,7 +257,7 @@ func readReply(r *bufio.Reader, depth int) (reply, io error) {
 	case '-':
 		return replyError(line[1:]), nil
 	case '$':
-		n, err := strconv.Atoi(string(line[1:]))
+		n, err := parseLength(line[1:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: bulk length %q", errProtocol, clip(line))
 		}
@@ -267,7 +269,7 @@ func readReply(r *bufio.Reader, depth int) (reply, io error) {
 		}
 		return nil, nil
 	case '*':
-		n, err := strconv.Atoi(string(line[1:]))
+		n, err := parseLength(line[1:])
 		if err != nil || depth > 8 {
 			return nil, fmt.Errorf("%w: array header %q", errProtocol, clip(line))
 		}
@@ -282,11 +284,30 @@ func readReply(r *bufio.Reader, depth int) (reply, io error) {
 	}
 }
 
+// parseLength parses a bulk or array length, as strconv.Atoi does. Every
+// reply to an XADD is one: the common case, a few digits, is parsed from the
+// bytes (converting them to a string for Atoi was a tenth of reading a
+// transaction's replies, BenchmarkReadTransaction); anything else - a sign,
+// more digits than an int surely holds, no digits - goes to Atoi.
+func parseLength(b []byte) (int, error) {
+	if len(b) == 0 || len(b) > 18 {
+		return strconv.Atoi(string(b))
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return strconv.Atoi(string(b))
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
+
 // readLine reads a CRLF-terminated line and returns it without the CRLF.
 // The slice is valid until the next read.
 func readLine(r *bufio.Reader) ([]byte, error) {
 	line, err := r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) { // a long error reply
+	if err != nil && errors.Is(err, bufio.ErrBufferFull) { // a long error reply
 		line = append([]byte(nil), line...) // before the next read reuses the buffer
 		var rest []byte
 		rest, err = r.ReadBytes('\n')
@@ -355,36 +376,67 @@ func appendHeader(b []byte, kind byte, n int) []byte {
 
 // appendBulkInt appends v in decimal as a bulk string, as appendBulk of
 // strconv.AppendInt's text would, and returns the text's length. The
-// metadata fields are three numbers per record: formatting the digits
-// straight behind their header skips strconv's copy through a buffer of
-// its own and a second one into dst (see BenchmarkEncodeBatch).
+// metadata fields are three numbers per record: the digits are written
+// two at a time from digitPairs, straight into b behind their header, the
+// length counted first (decimalLen), with no buffer of their own to copy
+// from (see BenchmarkEncodeBatch).
 func appendBulkInt(b []byte, v int64) ([]byte, int) {
 	if v < 0 {
 		var num [20]byte
 		text := strconv.AppendInt(num[:0], v, 10)
 		return appendBulk(b, text), len(text)
 	}
-	var buf [20]byte // the largest int64 has 19 digits
-	i := len(buf)
 	u := uint64(v)
+	n := decimalLen(u)
+	b = appendHeader(b, '$', n)
+	start := len(b)
+	b = slices.Grow(b, n+2)[:start+n+2]
+	digits := b[start : start+n]
+	i := n
 	for u >= 100 {
 		q := u / 100
-		d := u - q*100
+		d := (u - q*100) * 2
 		i -= 2
-		buf[i], buf[i+1] = byte('0'+d/10), byte('0'+d%10)
+		digits[i], digits[i+1] = digitPairs[d], digitPairs[d+1]
 		u = q
 	}
 	if u >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = byte('0'+u/10), byte('0'+u%10)
+		digits[0], digits[1] = digitPairs[u*2], digitPairs[u*2+1]
 	} else {
-		i--
-		buf[i] = byte('0' + u)
+		digits[0] = byte('0' + u)
 	}
-	n := len(buf) - i
-	b = appendHeader(b, '$', n)
-	b = append(b, buf[i:]...)
-	return append(b, '\r', '\n'), n
+	b[start+n], b[start+n+1] = '\r', '\n'
+	return b, n
+}
+
+// digitPairs holds the two digits of every number from 00 to 99.
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// pow10 holds 10^i for every power a uint64 holds.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// decimalLen is the number of decimal digits of u (1 for 0): log10 from
+// the bit length (1233/4096 is just above log10(2)), corrected by one
+// comparison.
+func decimalLen(u uint64) int {
+	if u < 10 {
+		return 1
+	}
+	t := bits.Len64(u) * 1233 >> 12
+	if u < pow10[t] {
+		return t
+	}
+	return t + 1
 }
 
 func appendBulk[T string | []byte](b []byte, v T) []byte {

@@ -61,6 +61,7 @@ type FieldMapping struct {
 	// once, for appendRESPFields.
 	respValueName, respKeyName, respKeyIDPair []byte
 	respMetaNames                             [][]byte
+	metaNameLens                              []int // len of each metaNames, without unboxing it per record
 }
 
 // MappingOption configures optional behaviour of a FieldMapping: sealing
@@ -106,6 +107,7 @@ func NewFieldMapping(cfg config.Stream, opts ...MappingOption) (*FieldMapping, e
 		m.metadata = append(m.metadata, f)
 		m.metaNames = append(m.metaNames, name)
 		m.respMetaNames = append(m.respMetaNames, appendBulk(nil, name))
+		m.metaNameLens = append(m.metaNameLens, len(name))
 	}
 	m.respValueName = appendBulk(nil, cfg.ValueField)
 	m.respKeyName = appendBulk(nil, cfg.KeyField)
@@ -243,9 +245,8 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		}
 	}
 	for i, f := range m.metadata {
-		name, nameLen := m.respMetaNames[i], len(m.metaNames[i].(string))
-		dst = append(dst, name...)
-		size += nameLen
+		dst = append(dst, m.respMetaNames[i]...)
+		size += m.metaNameLens[i]
 		var n int
 		switch f {
 		case metaTopic:
