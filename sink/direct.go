@@ -284,6 +284,42 @@ func readReply(r *bufio.Reader, depth int) (reply, io error) {
 	}
 }
 
+// respQueued is the reply to a command queued in a transaction.
+const respQueued = "+QUEUED\r\n"
+
+// readQueued is readReply for the reply to a command sent inside MULTI:
+// "+QUEUED", when it is whole in the buffer, is matched there and
+// discarded, without searching for the line's end; any other reply, or one
+// not read yet, goes to readReply.
+func readQueued(r *bufio.Reader) (reply, io error) {
+	if r.Buffered() >= len(respQueued) {
+		if b, _ := r.Peek(len(respQueued)); string(b) == respQueued {
+			_, _ = r.Discard(len(respQueued))
+			return nil, nil
+		}
+	}
+	return readReply(r, 0)
+}
+
+// readBulk is readReply for a reply that is most often a short bulk string
+// (the entry ID EXEC answers for each XADD): when the whole of it is in the
+// buffer, it is discarded there; anything else goes to readReply. Neither
+// reads from the connection before readReply does.
+func readBulk(r *bufio.Reader) (reply, io error) {
+	b, _ := r.Peek(min(r.Buffered(), 8)) // what is buffered: Peek does not read
+	if len(b) >= 4 && b[0] == '$' {
+		n, i := 0, 1
+		for ; i < 4 && i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+			n = n*10 + int(b[i]-'0')
+		}
+		if i > 1 && i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' && r.Buffered() >= i+2+n+2 {
+			_, _ = r.Discard(i + 2 + n + 2)
+			return nil, nil
+		}
+	}
+	return readReply(r, 0)
+}
+
 // parseLength parses a bulk or array length, as strconv.Atoi does. Every
 // reply to an XADD is one: the common case, a few digits, is parsed from the
 // bytes (converting them to a string for Atoi was a tenth of reading a
