@@ -505,3 +505,23 @@ func TestParseLength(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedBulkInt holds the metadata number cache to appendBulkInt
+// through runs that repeat, follow each other across every carry into one
+// more digit, go back, turn negative and reach both ends of int64.
+func TestCachedBulkInt(t *testing.T) {
+	values := []int64{0, 0, 1, 2, 2, 9, 10, 11, 98, 99, 100, 101, 99, 100, 1700000000000, 1700000000000, 1700000000001,
+		1699999999999, 1700000000000, 999999, 1000000, -1, -1, 0, -5, 5, 6, math.MaxInt64 - 1, math.MaxInt64, math.MinInt64,
+		math.MinInt64 + 1, math.MaxInt64, 0}
+	for v := int64(9990); v <= 10010; v++ {
+		values = append(values, v)
+	}
+	var c cachedBulkInt
+	for i, v := range values {
+		want, wantN := appendBulkInt([]byte("prefix"), v)
+		got, n := c.appendTo([]byte("prefix"), v)
+		if !bytes.Equal(got, want) || n != wantN {
+			t.Errorf("value %d (%d after %v): got %q (%d), want %q (%d)", i, v, values[max(i-1, 0)], got, n, want, wantN)
+		}
+	}
+}
