@@ -150,3 +150,40 @@ func (fixedSealer) KeyID() string { return "k1" }
 func (fixedSealer) AppendSeal(dst, plaintext []byte, field string) []byte {
 	return append(append(append(dst, field...), ':'), plaintext...)
 }
+
+// FuzzReadFastPaths: readQueued and readBulk, the transaction reader's fast
+// paths, read exactly what readReply reads - the same reply, the same
+// connection failure or none, the same bytes left - whatever the server
+// sends and however much of it is buffered.
+func FuzzReadFastPaths(f *testing.F) {
+	for _, seed := range []string{
+		"+QUEUED\r\n", "+QUEUED\r\n+QUEUED\r\n", "+QUEUE\r\n", "+QUEUED\n", "-OOM x\r\n", "$15\r\n1700000000000-0\r\n",
+		"$15\r\n1700000000000-0", "$3\r\nab\r\n", "$-1\r\n", "$0\r\n\r\n", "$\r\n", "$1a\r\nx\r\n", "$999\r\n",
+		"$007\r\nabcdefg\r\n", "$1234\r\n", ":1\r\n", "*1\r\n$1\r\na\r\n", "",
+	} {
+		f.Add([]byte(seed), true)
+		f.Add([]byte(seed), false)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, buffered bool) {
+		read := func(fn func(*bufio.Reader) (error, error)) (reply string, failed bool, rest []byte) {
+			r := bufio.NewReaderSize(bytes.NewReader(in), 16)
+			if buffered {
+				_, _ = r.Peek(1) // fills the buffer, as a read from the connection does
+			}
+			re, ioErr := fn(r)
+			if re != nil {
+				reply = re.Error()
+			}
+			rest, _ = io.ReadAll(r)
+			return reply, ioErr != nil, rest
+		}
+		wantReply, wantFailed, wantRest := read(func(r *bufio.Reader) (error, error) { return readReply(r, 0) })
+		for name, fast := range map[string]func(*bufio.Reader) (error, error){"readQueued": readQueued, "readBulk": readBulk} {
+			reply, failed, rest := read(fast)
+			if reply != wantReply || failed != wantFailed || !bytes.Equal(rest, wantRest) {
+				t.Errorf("%s(%q): got %q, failed %v, left %q; readReply: %q, failed %v, left %q",
+					name, in, reply, failed, rest, wantReply, wantFailed, wantRest)
+			}
+		}
+	})
+}

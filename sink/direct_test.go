@@ -467,3 +467,61 @@ func TestAppendBulkInt(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBulkIntPowersOfTen holds appendBulkInt to strconv on both
+// sides of every power of ten an int64 holds, where decimalLen's estimate
+// from the bit length is corrected, and on every power of two, where the
+// bit length changes.
+func TestAppendBulkIntPowersOfTen(t *testing.T) {
+	var values []int64
+	for p := int64(1); ; p *= 10 {
+		values = append(values, p-1, p, p+1)
+		if p > math.MaxInt64/10 {
+			break
+		}
+	}
+	for s := range 63 {
+		p := int64(1) << s
+		values = append(values, p-1, p, p+1)
+	}
+	for _, v := range values {
+		text := strconv.FormatInt(v, 10)
+		got, n := appendBulkInt(nil, v)
+		if want := appendBulk(nil, text); !bytes.Equal(got, want) || n != len(text) {
+			t.Errorf("appendBulkInt(%d): got %q (%d), want %q (%d)", v, got, n, want, len(text))
+		}
+	}
+}
+
+// TestParseLength holds parseLength to strconv.Atoi: the same number and
+// the same success, on its fast path and off it.
+func TestParseLength(t *testing.T) {
+	for _, in := range []string{"0", "1", "15", "1000", "007", "-1", "+5", "-0", "", "-", "1a", " 1", "1 ",
+		"999999999999999999", "9223372036854775807", "9223372036854775808", "99999999999999999999"} {
+		got, gotErr := parseLength([]byte(in))
+		want, wantErr := strconv.Atoi(in)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("parseLength(%q): got %d, %v, want %d, %v", in, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+// TestCachedBulkInt holds the metadata number cache to appendBulkInt
+// through runs that repeat, follow each other across every carry into one
+// more digit, go back, turn negative and reach both ends of int64.
+func TestCachedBulkInt(t *testing.T) {
+	values := []int64{0, 0, 1, 2, 2, 9, 10, 11, 98, 99, 100, 101, 99, 100, 1700000000000, 1700000000000, 1700000000001,
+		1699999999999, 1700000000000, 999999, 1000000, -1, -1, 0, -5, 5, 6, math.MaxInt64 - 1, math.MaxInt64, math.MinInt64,
+		math.MinInt64 + 1, math.MaxInt64, 0}
+	for v := int64(9990); v <= 10010; v++ {
+		values = append(values, v)
+	}
+	var c cachedBulkInt
+	for i, v := range values {
+		want, wantN := appendBulkInt([]byte("prefix"), v)
+		got, n := c.appendTo([]byte("prefix"), v)
+		if !bytes.Equal(got, want) || n != wantN {
+			t.Errorf("value %d (%d after %v): got %q (%d), want %q (%d)", i, v, values[max(i-1, 0)], got, n, want, wantN)
+		}
+	}
+}

@@ -12,7 +12,7 @@
 // A Write goes out on one of two transports, around the same steps (each
 // record's stream key and entry ID, the replies to the transaction;
 // writesteps.go): to a standalone Redis the Writer's own connections carry
-// RESP it encodes itself (direct.go), else go-redis pipelines do
+// RESP it encodes itself (direct.go; the wire format, resp.go), else go-redis pipelines do
 // (pipeline.go, tx.go). Exactly-once writes run a script instead (eos.go);
 // replica acknowledgements (WAIT) are replicas.go.
 //

@@ -61,6 +61,7 @@ type FieldMapping struct {
 	// once, for appendRESPFields.
 	respValueName, respKeyName, respKeyIDPair []byte
 	respMetaNames                             [][]byte
+	metaNameLens                              []int // len of each metaNames, without unboxing it per record
 }
 
 // MappingOption configures optional behaviour of a FieldMapping: sealing
@@ -106,6 +107,7 @@ func NewFieldMapping(cfg config.Stream, opts ...MappingOption) (*FieldMapping, e
 		m.metadata = append(m.metadata, f)
 		m.metaNames = append(m.metaNames, name)
 		m.respMetaNames = append(m.respMetaNames, appendBulk(nil, name))
+		m.metaNameLens = append(m.metaNameLens, len(name))
 	}
 	m.respValueName = appendBulk(nil, cfg.ValueField)
 	m.respKeyName = appendBulk(nil, cfg.KeyField)
@@ -203,7 +205,9 @@ func (m *FieldMapping) respFieldArgs(rec *kgo.Record) int {
 // but without boxing each field into an interface (see direct.go): the
 // respFieldArgs(rec) arguments, which FuzzDirectEncoding holds to that.
 // It serves the raw format only. scratch holds sealed values.
-func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (out, arena []byte, err error) {
+// nums holds the numbers the write encoded last, reused for the next record
+// when they repeat or follow (respNumbers).
+func (m *FieldMapping) appendRESPFields(dst, scratch []byte, nums *respNumbers, rec *kgo.Record) (out, arena []byte, err error) {
 	start, size := len(dst), 0
 	// pair appends a field whose name is encoded already.
 	pair := func(name []byte, nameLen int, value []byte) {
@@ -243,9 +247,8 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		}
 	}
 	for i, f := range m.metadata {
-		name, nameLen := m.respMetaNames[i], len(m.metaNames[i].(string))
-		dst = append(dst, name...)
-		size += nameLen
+		dst = append(dst, m.respMetaNames[i]...)
+		size += m.metaNameLens[i]
 		var n int
 		switch f {
 		case metaTopic:
@@ -253,11 +256,11 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 			size += len(rec.Topic)
 			continue
 		case metaPartition:
-			dst, n = appendBulkInt(dst, int64(rec.Partition))
+			dst, n = nums.partition.appendTo(dst, int64(rec.Partition))
 		case metaOffset:
-			dst, n = appendBulkInt(dst, rec.Offset)
+			dst, n = nums.offset.appendTo(dst, rec.Offset)
 		case metaTimestamp:
-			dst, n = appendBulkInt(dst, rec.Timestamp.UnixMilli())
+			dst, n = nums.timestamp.appendTo(dst, rec.Timestamp.UnixMilli())
 		}
 		size += n
 	}
@@ -265,6 +268,57 @@ func (m *FieldMapping) appendRESPFields(dst, scratch []byte, rec *kgo.Record) (o
 		return dst[:start], scratch, fmt.Errorf("%w: %d bytes > %d", ErrEntryTooLarge, size, m.maxEntryBytes)
 	}
 	return dst, scratch, nil
+}
+
+// respNumbers remembers the metadata numbers of the last record a write
+// encoded. A batch is mostly runs of one partition: the partition repeats,
+// each offset is the one before plus one, and many records share their
+// millisecond, so most numbers are copied from here instead of formatted
+// (see BenchmarkEncodeBatch).
+type respNumbers struct {
+	partition, offset, timestamp cachedBulkInt
+}
+
+// cachedBulkInt is the last number appendTo encoded.
+type cachedBulkInt struct {
+	v    int64
+	bulk []byte // v as appendBulkInt encodes it; empty: nothing cached
+	n    int    // the number of digits of v
+}
+
+// appendTo appends v as appendBulkInt does: from the cache when v is the
+// cached number, or the one after it and has as many digits.
+func (c *cachedBulkInt) appendTo(dst []byte, v int64) ([]byte, int) {
+	if len(c.bulk) > 0 {
+		if v == c.v {
+			return append(dst, c.bulk...), c.n
+		}
+		if v > 0 && v-1 == c.v && incrementDigits(c.bulk[len(c.bulk)-2-c.n:len(c.bulk)-2]) {
+			c.v = v
+			return append(dst, c.bulk...), c.n
+		}
+	}
+	start := len(dst)
+	dst, n := appendBulkInt(dst, v)
+	if v >= 0 { // a negative number is formatted through strconv each time
+		c.v, c.n, c.bulk = v, n, append(c.bulk[:0], dst[start:]...)
+	} else {
+		c.bulk = c.bulk[:0]
+	}
+	return dst, n
+}
+
+// incrementDigits adds one to the decimal number d in place, and reports
+// false when the sum has one more digit than d (d then holds zeros).
+func incrementDigits(d []byte) bool {
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i] != '9' {
+			d[i]++
+			return true
+		}
+		d[i] = '0'
+	}
+	return false
 }
 
 func nonNil(b []byte) []byte {

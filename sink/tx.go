@@ -56,7 +56,7 @@ func readTransaction(r *bufio.Reader, n int, queued []error, reply func(int, err
 		return false, err
 	}
 	for i := range n {
-		if queued[i], err = readReply(r, 0); err != nil {
+		if queued[i], err = readQueued(r); err != nil {
 			return false, err
 		}
 	}
@@ -87,7 +87,7 @@ func readTransaction(r *bufio.Reader, n int, queued []error, reply func(int, err
 			return false, fmt.Errorf("%w: exec of %d commands answered %q", errProtocol, n, clip(line))
 		}
 		for i := range n {
-			re, err := readReply(r, 0)
+			re, err := readBulk(r)
 			if err != nil {
 				return false, err
 			}

@@ -80,6 +80,7 @@ type writeScratch struct {
 	args   []any        // direct, json format: one command's arguments, reused
 	out    []byte       // direct: the encoded commands
 	prefix []byte       // direct: "xadd", the key, the trim clause (and "*"), encoded
+	nums   respNumbers  // direct: the metadata numbers encoded last, kept from one Write to the next
 	// prefixKey is the stream key prefix was encoded for.
 	prefixKey string
 	trim      []string            // this write's trim clause
@@ -260,7 +261,7 @@ func (w *Writer) encodeXADD(sc *writeScratch, stream string, id []byte, rec *kgo
 		sc.out = appendBulk(sc.out, id)
 	}
 	var err error
-	sc.out, sc.arena, err = w.mapping.appendRESPFields(sc.out, sc.arena, rec)
+	sc.out, sc.arena, err = w.mapping.appendRESPFields(sc.out, sc.arena, &sc.nums, rec)
 	if err != nil {
 		sc.out = sc.out[:begin]
 	}
