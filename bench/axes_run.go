@@ -321,7 +321,7 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 		out.fetchBufferedMiB = max(out.fetchBufferedMiB, m.values[metricFetchBuffered]/(1<<20))
 		out.heapMiB = max(out.heapMiB, m.values[metricHeapInuse]/(1<<20))
 	}
-	if err := wait(ctx, "drain the backlog", 10*time.Millisecond, e.cfg.PhaseTimeout, child.failed, func() bool {
+	if err := child.wait(ctx, "drain the backlog", 10*time.Millisecond, e.cfg.PhaseTimeout, func() bool {
 		if polls++; polls%20 == 0 {
 			var m metricsSample
 			if m, serr = childMetrics(ctx, hc, child.http); serr != nil {
