@@ -120,13 +120,19 @@ func (e *env) runAvro(ctx context.Context, b *avroBacklog, round int) (Measureme
 	m.Name = "tuned-avro"
 	m.Note = joinNote(m.Note, "stream.format avro, tuned settings; no paced phase")
 	stream := b.topic + ":" + inst
-	n, err := e.rdb.XLen(ctx, stream).Result()
-	if err == nil && n != e.cfg.Records {
-		err = fmt.Errorf("bench: stream %s holds %d entries, want %d", stream, n, e.cfg.Records)
-	}
+	err = e.checkAvroStream(ctx, b.topic, stream, cfg.Delivery.ExactlyOnce())
 	_ = e.rdb.Unlink(ctx, stream).Err()
 	if cerr := r.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("bench: connector: %w", cerr)
 	}
 	return m, err
+}
+
+// checkAvroStream checks the stream the avro contender wrote from topic:
+// every backlog record, and under exactly_once each once. Its entries hold
+// the decoded fields, not loadgen values: the metadata fields name each
+// record.
+func (e *env) checkAvroStream(ctx context.Context, topic, stream string, exactlyOnce bool) error {
+	return e.checkDeliveredIn(ctx, []string{stream}, e.cfg.Records, exactlyOnce, e.cfg.PhaseTimeout,
+		kafkaRecords(topic, e.cfg.Partitions, e.cfg.Records))
 }

@@ -321,7 +321,7 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 		out.fetchBufferedMiB = max(out.fetchBufferedMiB, m.values[metricFetchBuffered]/(1<<20))
 		out.heapMiB = max(out.heapMiB, m.values[metricHeapInuse]/(1<<20))
 	}
-	if err := wait(ctx, "drain the backlog", 10*time.Millisecond, e.cfg.PhaseTimeout, child.failed, func() bool {
+	if err := child.wait(ctx, "drain the backlog", 10*time.Millisecond, e.cfg.PhaseTimeout, func() bool {
 		if polls++; polls%20 == 0 {
 			var m metricsSample
 			if m, serr = childMetrics(ctx, hc, child.http); serr != nil {
@@ -364,7 +364,7 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	if records > 0 && rerr == nil && rerr1 == nil {
 		out.redisUs = float64(r1-r0) / float64(time.Microsecond) / float64(records)
 	}
-	if err := e.checkAxisStreams(ctx, b, stream, s1.Throughput.Written); err != nil {
+	if err := e.checkAxisStreams(ctx, b, topic, stream, child.exactlyOnce); err != nil {
 		return out, nil, err
 	}
 	if keepFirst {
@@ -373,31 +373,34 @@ func (e *env) drainAxisCell(ctx context.Context, c axisCell, topic, inst string,
 	return out, first, err
 }
 
-// checkAxisStreams checks that the connector wrote every record once: the
-// stream's length, or, fanned out, the counter and the number of streams.
-func (e *env) checkAxisStreams(ctx context.Context, b backlogSpec, stream string, written uint64) error {
+// checkAxisStreams checks what the connector wrote from the backlog's
+// topic: every record, and under exactly_once each once (checkDeliveredIn),
+// in the stream, or, fanned out, in the streams stream:<key>, one a key.
+// Raw values are loadgen's; a schema format's entries hold its decoded
+// fields, and the metadata fields name the record.
+func (e *env) checkAxisStreams(ctx context.Context, b backlogSpec, topic, stream string, exactlyOnce bool) error {
+	of := loadgenRecords(b.Records)
+	if b.Format != "" {
+		of = kafkaRecords(topic, b.Partitions, b.Records)
+	}
 	if b.Streams == 0 {
-		n, err := e.rdb.XLen(ctx, stream).Result()
-		if err != nil || n != b.Records {
-			return fmt.Errorf("bench: stream %s holds %d entries, want %d (%v)", stream, n, b.Records, err)
-		}
-		return nil
+		return e.checkDeliveredIn(ctx, []string{stream}, b.Records, exactlyOnce, e.cfg.PhaseTimeout, of)
 	}
-	if written != uint64(b.Records) {
-		return fmt.Errorf("bench: the connector wrote %d records, want %d", written, b.Records)
-	}
-	var streams int64
+	var streams []string
 	iter := e.rdb.Scan(ctx, 0, stream+":*", 10000).Iterator()
 	for iter.Next(ctx) {
-		streams++
+		streams = append(streams, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
 		return fmt.Errorf("bench: scan %s:*: %w", stream, err)
 	}
-	if want := min(int64(b.Streams), b.Records); streams != want {
-		return fmt.Errorf("bench: the records went to %d streams %s:*, want %d", streams, stream, want)
+	// SCAN may return a key more than once.
+	slices.Sort(streams)
+	streams = slices.Compact(streams)
+	if want := min(int64(b.Streams), b.Records); int64(len(streams)) != want {
+		return fmt.Errorf("bench: the records went to %d streams %s:*, want %d", len(streams), stream, want)
 	}
-	return nil
+	return e.checkDeliveredIn(ctx, streams, b.Records, exactlyOnce, e.cfg.PhaseTimeout, of)
 }
 
 // firstEntry returns the fields of the stream's first entry as XADD

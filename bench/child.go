@@ -34,9 +34,8 @@ type childConnector struct {
 	// exactlyOnce is its delivery.guarantee, as its config loader reads
 	// its environment.
 	exactlyOnce bool
-	// failed receives one error when the process ends (for wait); exited
-	// closes then, after err is set.
-	failed chan error
+	// exited closes when the process has ended, after err is set to what
+	// Wait returned: every wait sees it (failure), not only the first.
 	exited chan struct{}
 	err    error
 }
@@ -94,7 +93,7 @@ func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []str
 	cmd := exec.Command(e.cfg.ConnectorBinary, append([]string{"run"}, runArgs...)...)
 	cmd.Env = childEnv(os.Environ(), settings)
 	c := &childConnector{cmd: cmd, addr: newAddrReport(), stderr: &tailWriter{max: 8 << 10},
-		failed: make(chan error, 1), exited: make(chan struct{})}
+		exited: make(chan struct{})}
 	// An environment it rejects, it exits on, and that is the error
 	// reported; what Load decoded still says the guarantee.
 	cfg, _ := config.Load("", cmd.Env)
@@ -105,15 +104,40 @@ func (e *env) startChild(inst string, batch *config.Batch, topics, runArgs []str
 		return nil, fmt.Errorf("bench: start %s: %w", e.cfg.ConnectorBinary, err)
 	}
 	go func() {
-		err := cmd.Wait()
-		c.err = err
-		if err == nil {
-			err = errors.New("exited")
-		}
-		c.failed <- fmt.Errorf("connector process: %w; its last log lines:\n%s", err, c.stderr)
+		c.err = cmd.Wait()
 		close(c.exited)
 	}()
 	return c, nil
+}
+
+// failure is why the process ended, once exited is closed: a process
+// that is waited for is not meant to end, so exit status 0 is one too.
+func (c *childConnector) failure() error {
+	err := c.err
+	if err == nil {
+		err = errors.New("exited")
+	}
+	return fmt.Errorf("connector process: %w; its last log lines:\n%s", err, c.stderr)
+}
+
+// wait is the package's wait that fails as soon as the process has ended,
+// whether it ended during this wait or before it.
+func (c *childConnector) wait(ctx context.Context, what string, every, timeout time.Duration, cond func() bool) error {
+	failed := make(chan error, 1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-c.exited:
+			failed <- c.failure()
+		case <-done:
+		}
+	}()
+	defer wg.Wait()
+	defer close(done)
+	return wait(ctx, what, every, timeout, failed, cond)
 }
 
 // waitReady waits, up to timeout in all, until the child has named its
@@ -131,7 +155,7 @@ func (c *childConnector) waitReady(ctx context.Context, timeout time.Duration) e
 	hc := &http.Client{Timeout: time.Second}
 	defer hc.CloseIdleConnections()
 	url := "http://" + c.http + "/readyz"
-	return wait(ctx, "connector process: join the group", 2*time.Millisecond, time.Until(deadline), c.failed, func() bool {
+	return c.wait(ctx, "connector process: join the group", 2*time.Millisecond, time.Until(deadline), func() bool {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false
@@ -286,7 +310,7 @@ func (e *env) runChild(ctx context.Context, name string, batch *config.Batch, ba
 	}
 	t0 := time.Now()
 	var xerr error
-	if err := wait(ctx, "drain the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout, c.failed, func() bool {
+	if err := c.wait(ctx, "drain the backlog", 2*time.Millisecond, e.cfg.PhaseTimeout, func() bool {
 		n, err := e.rdb.XLen(ctx, stream).Result()
 		xerr = err
 		return err != nil || n >= e.cfg.Records

@@ -162,3 +162,42 @@ func TestAddrReport(t *testing.T) {
 		})
 	}
 }
+
+// TestChildWaitsSeeItsExit: every wait on a child that has ended fails
+// with why it ended, the first one and every one after it, at once rather
+// than at its timeout (a minute here, which no case waits for).
+func TestChildWaitsSeeItsExit(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	for _, tc := range []struct {
+		name   string
+		script string
+		want   []string
+	}{
+		{name: "exit status 3", script: "echo 'preflight: redis rejected AUTH' >&2\nexit 3",
+			want: []string{"connector process: exit status 3", "preflight: redis rejected AUTH"}},
+		{name: "exit status 0", script: "exit 0", want: []string{"connector process: exited"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			binary, _ := fakeConnector(t, tc.script)
+			e := &env{cfg: Config{ConnectorBinary: binary, RedisAddr: "127.0.0.1:1"}, brokers: []string{"127.0.0.1:2"}, id: "bench-test"}
+			c, err := e.startChild("tuned", nil, []string{"t"}, nil)
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer func() { _ = c.stop(10 * time.Second) }()
+			for _, what := range []string{"join the group", "drain the backlog", "drain again"} {
+				err := c.wait(context.Background(), what, time.Millisecond, time.Minute, func() bool { return false })
+				if err == nil {
+					t.Fatalf("%s: got no error, want the child's exit", what)
+				}
+				for _, want := range append([]string{"bench: " + what + ": "}, tc.want...) {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("%s: got %v, want it to contain %q", what, err, want)
+					}
+				}
+			}
+		})
+	}
+}
