@@ -66,25 +66,21 @@ func inflightCap(b config.Batch) int {
 
 // flushLimits decides the batch size and the flushes in flight, AIMD-style
 // (as Vector's adaptive concurrency and Prometheus remote write's shard
-// tuning do): a full batch that came back within AdaptiveFlushTarget
-// doubles the batch size (in records, or in bytes when it was full in
-// bytes), and a flush after which a lane had waited for the
-// in-flight limit adds one flush in flight, while Redis keeps up; a failed
-// flush halves both, and a slow one (over AdaptiveFlushTarget and over
-// AdaptiveSlowdown times the usual time per record: round trips slow down)
-// takes a quarter off the batch size (records and bytes) and one flush in
-// flight away; a failed flush halves the bytes too. A limit
-// set in the configuration never moves. It is a plain synchronous type: the
-// caller reports every finished flush.
+// tuning do): while Redis keeps up, a full batch that came back within
+// AdaptiveFlushTarget doubles the batch size (in records, or in bytes when
+// it was full in bytes), and a flush after which a lane had waited for the
+// in-flight limit adds one flush in flight; a failed flush halves all
+// three, and a slow one (over AdaptiveFlushTarget and over AdaptiveSlowdown
+// times the usual time per record: round trips slow down) takes a quarter
+// off the batch size (records and bytes) and one flush in flight away. A
+// limit set in the configuration has its minimum equal to its maximum, so
+// it never moves. It is a plain synchronous type: the caller reports every
+// finished flush.
 type flushLimits struct {
-	events, inflight       int
-	minEvents, maxEvents   int
-	maxInflight            int
-	fixedEvents, fixedMany bool
-	bytes                  int
-	minBytes, maxBytes     int
-	fixedBytes             bool
-	target                 time.Duration
+	events, minEvents, maxEvents       int
+	bytes, minBytes, maxBytes          int
+	inflight, minInflight, maxInflight int
+	target                             time.Duration
 	// perRecord is the moving average of a successful flush's duration
 	// per record (0: none seen yet).
 	perRecord float64
@@ -93,21 +89,20 @@ type flushLimits struct {
 // newFlushLimits returns the limits for b.
 func newFlushLimits(b config.Batch) *flushLimits {
 	l := &flushLimits{
-		events: AdaptiveStartEvents, inflight: 1,
-		minEvents: AdaptiveMinEvents, maxEvents: AdaptiveMaxEvents, maxInflight: AdaptiveMaxInFlight,
-		target: AdaptiveFlushTarget,
+		events: AdaptiveStartEvents, minEvents: AdaptiveMinEvents, maxEvents: AdaptiveMaxEvents,
+		inflight: 1, minInflight: 1, maxInflight: AdaptiveMaxInFlight,
+		maxBytes: bytesCap(b), target: AdaptiveFlushTarget,
 	}
-	l.maxBytes = bytesCap(b)
 	l.minBytes = min(AdaptiveMinBytes, l.maxBytes)
 	l.bytes = l.minBytes
-	if b.MaxBytes > 0 {
-		l.bytes, l.minBytes, l.fixedBytes = b.MaxBytes, b.MaxBytes, true
-	}
 	if b.MaxEvents > 0 {
-		l.events, l.minEvents, l.maxEvents, l.fixedEvents = b.MaxEvents, b.MaxEvents, b.MaxEvents, true
+		l.events, l.minEvents, l.maxEvents = b.MaxEvents, b.MaxEvents, b.MaxEvents
+	}
+	if b.MaxBytes > 0 {
+		l.bytes, l.minBytes = b.MaxBytes, b.MaxBytes
 	}
 	if b.MaxInFlight > 0 {
-		l.inflight, l.maxInflight, l.fixedMany = b.MaxInFlight, b.MaxInFlight, true
+		l.inflight, l.minInflight, l.maxInflight = b.MaxInFlight, b.MaxInFlight, b.MaxInFlight
 	}
 	return l
 }
@@ -163,25 +158,11 @@ func (l *flushLimits) Observe(o flushObservation) bool {
 			l.perRecord = 0.9*l.perRecord + 0.1*per
 		}
 	}
-	if !l.fixedEvents {
-		events = min(max(events, l.minEvents), l.maxEvents)
-		l.events, events = events, l.events
-	} else {
-		events = l.events
-	}
-	if !l.fixedBytes {
-		bytes = min(max(bytes, l.minBytes), l.maxBytes)
-		l.bytes, bytes = bytes, l.bytes
-	} else {
-		bytes = l.bytes
-	}
-	if !l.fixedMany {
-		inflight = min(max(inflight, 1), l.maxInflight)
-		l.inflight, inflight = inflight, l.inflight
-	} else {
-		inflight = l.inflight
-	}
-	return events != l.events || inflight != l.inflight || bytes != l.bytes
+	before := [3]int{l.events, l.bytes, l.inflight}
+	l.events = min(max(events, l.minEvents), l.maxEvents)
+	l.bytes = min(max(bytes, l.minBytes), l.maxBytes)
+	l.inflight = min(max(inflight, l.minInflight), l.maxInflight)
+	return before != [3]int{l.events, l.bytes, l.inflight}
 }
 
 // slow reports whether a successful flush shows Redis slowing down: it took

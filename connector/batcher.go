@@ -74,9 +74,6 @@ func (b *Batcher) SetLimits(events, bytes int) {
 	b.maxEvents, b.maxBytes = max(events, 1), max(bytes, 1)
 }
 
-// MaxEvents is the most records a batch holds now.
-func (b *Batcher) MaxEvents() int { return b.maxEvents }
-
 // RecordSize is what a record counts toward batch.max_bytes: its value, key
 // and headers.
 func RecordSize(rec *kgo.Record) int {
