@@ -84,8 +84,9 @@ type recordOf func(id string, values map[string]any) (partition int32, seq int64
 // value field: every entry of one run, sequence numbers below records.
 func loadgenRecords(records int64) recordOf {
 	var run string
+	field := config.Default().Stream.ValueField
 	return func(id string, values map[string]any) (int32, int64, error) {
-		v, _ := values[config.Default().Stream.ValueField].(string)
+		v, _ := values[field].(string)
 		h, err := loadgen.ParseValue([]byte(v))
 		switch {
 		case err != nil:
