@@ -57,13 +57,13 @@ func TestComponentAdaptiveLimits(t *testing.T) {
 		t.Errorf("gauges batch_size=%d max_in_flight=%d, snapshot %d and %d: want the same", ev, inf, s.MaxEvents, s.MaxInFlight)
 	}
 
-	e.mr.SetError("LOADING Redis is loading the dataset in memory")
+	e.redis.Down("LOADING Redis is loading the dataset in memory")
 	go e.produce(2000, 4)
 	waitFor(t, "the outage to shrink the limits to the smallest", 30*time.Second, func() bool {
 		s := r.c.Snapshot()
 		return s.MaxEvents == connector.AdaptiveMinEvents && s.MaxInFlight == 1
 	})
-	e.mr.SetError("")
+	e.redis.Up()
 	e.waitEntries(42000, 30*time.Second)
 	r.shutdown(t)
 	rep := e.verify()

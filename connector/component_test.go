@@ -21,6 +21,7 @@ import (
 
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/redisfault"
 	"github.com/kafka-redis-connector/kafka-redis-connector/oracle"
 	"github.com/kafka-redis-connector/kafka-redis-connector/sink"
 )
@@ -35,6 +36,7 @@ type env struct {
 	t       *testing.T
 	cluster *kfake.Cluster
 	mr      *miniredis.Miniredis
+	redis   *redisfault.Outage // fails mr's commands, whole transactions at a time
 	adm     *kadm.Client
 	prod    *kgo.Client
 	cfg     config.Config
@@ -81,7 +83,7 @@ func newEnv(t *testing.T, partitions int) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	return &env{t: t, cluster: cluster, mr: mr, adm: kadm.NewClient(admCl), prod: prod, cfg: cfg,
+	return &env{t: t, cluster: cluster, mr: mr, redis: redisfault.New(mr), adm: kadm.NewClient(admCl), prod: prod, cfg: cfg,
 		sent: make(map[int32][]int64)}
 }
 
@@ -356,7 +358,7 @@ func TestComponentRedisFailureMidRun(t *testing.T) {
 	r := e.start()
 	e.waitEntries(500, 30*time.Second)
 
-	e.mr.SetError("LOADING Redis is loading the dataset in memory")
+	e.redis.Down("LOADING Redis is loading the dataset in memory")
 	go e.produce(3000, 4) // produced while Redis fails: Kafka keeps it
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
@@ -366,7 +368,7 @@ func TestComponentRedisFailureMidRun(t *testing.T) {
 	if got := r.c.Snapshot(); !got.FetchPaused {
 		t.Errorf("fetch paused during the outage: got false, want true")
 	}
-	e.mr.SetError("")
+	e.redis.Up()
 	e.waitEntries(5000, 30*time.Second)
 	r.shutdown(t)
 	e.verify()
@@ -390,7 +392,7 @@ func TestComponentLagWhilePaused(t *testing.T) {
 	e.produce(1000, 4)
 	r := e.start(connector.WithPausedLagRefresh(100 * time.Millisecond))
 	e.waitEntries(1000, 30*time.Second)
-	e.mr.SetError("LOADING Redis is loading the dataset in memory")
+	e.redis.Down("LOADING Redis is loading the dataset in memory")
 	e.produce(100, 4) // fetched; its flush fails and pauses fetching
 	waitFor(t, "fetching paused", 10*time.Second, func() bool { return r.c.Snapshot().FetchPaused })
 	e.produce(3000, 4) // not fetched while paused
@@ -407,7 +409,7 @@ func TestComponentLagWhilePaused(t *testing.T) {
 	if sum != s.Lag || len(s.PartitionLags[testTopic]) != 4 {
 		t.Errorf("partition lags %v: want 4 partitions summing to the total %d", s.PartitionLags, s.Lag)
 	}
-	e.mr.SetError("")
+	e.redis.Up()
 	e.waitEntries(4100, 30*time.Second)
 	waitFor(t, "lag back to 0", 10*time.Second, func() bool { return r.c.Snapshot().Lag == 0 })
 	r.shutdown(t)

@@ -72,10 +72,10 @@ func TestComponentExactlyOnceRedisFailureMidRun(t *testing.T) {
 	e.produce(2000, 4)
 	r := e.startExactlyOnce()
 	e.waitEntries(500, 30*time.Second)
-	e.mr.SetError("LOADING Redis is loading the dataset in memory")
+	e.redis.Down("LOADING Redis is loading the dataset in memory")
 	go e.produce(2000, 4)
 	time.Sleep(time.Second)
-	e.mr.SetError("")
+	e.redis.Up()
 	e.waitEntries(4000, 30*time.Second)
 	r.shutdown(t)
 	if rep := e.verify(); rep.Duplicated != 0 {

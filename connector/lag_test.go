@@ -40,7 +40,7 @@ func TestComponentLagFromAssignment(t *testing.T) {
 					t.Fatalf("commit offsets: %v", err)
 				}
 			}
-			e.mr.SetError("LOADING Redis is loading the dataset in memory")
+			e.redis.Down("LOADING Redis is loading the dataset in memory")
 			reg := prometheus.NewRegistry()
 			r := e.start(connector.WithRegisterer(reg))
 			waitFor(t, "the member in the group", 10*time.Second, func() bool { return r.c.Snapshot().InGroup })

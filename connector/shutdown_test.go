@@ -149,7 +149,7 @@ func TestShutdownWhileRedisFails(t *testing.T) {
 			e.produce(100, 2)
 			r := e.start()
 			e.waitEntries(100, 20*time.Second)
-			e.mr.SetError("LOADING Redis is loading the dataset in memory")
+			e.redis.Down("LOADING Redis is loading the dataset in memory")
 			e.produce(50, 2)
 			waitFor(t, "the breaker to open", 10*time.Second, func() bool {
 				s := r.c.Snapshot()
@@ -161,7 +161,7 @@ func TestShutdownWhileRedisFails(t *testing.T) {
 				waitFor(t, "a shutdown flush attempt to fail", 10*time.Second, func() bool {
 					return r.logs.contains("shutdown flush failed")
 				})
-				e.mr.SetError("")
+				e.redis.Up()
 			}
 			err := r.wait(t, 20*time.Second)
 			if tc.recover {

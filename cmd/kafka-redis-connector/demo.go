@@ -24,6 +24,7 @@ import (
 	"github.com/kafka-redis-connector/kafka-redis-connector/config"
 	"github.com/kafka-redis-connector/kafka-redis-connector/connector"
 	"github.com/kafka-redis-connector/kafka-redis-connector/httpapi"
+	"github.com/kafka-redis-connector/kafka-redis-connector/internal/redisfault"
 )
 
 const (
@@ -263,20 +264,22 @@ func parseOutage(s string) (after, dur time.Duration, err error) {
 }
 
 // injectOutage makes the in-process Redis answer every command with an
-// error for a while, as a Redis that is loading its dataset does.
+// error for a while, as a Redis that is loading its dataset does: whole
+// transactions at a time, as Redis refuses them (redisfault.Outage).
 func injectOutage(ctx context.Context, mr *miniredis.Miniredis, after, dur time.Duration, out io.Writer) {
+	outage := redisfault.New(mr)
 	select {
 	case <-ctx.Done():
 		return
 	case <-time.After(after):
 	}
-	mr.SetError("LOADING demo outage: Redis is loading the dataset in memory")
+	outage.Down("LOADING demo outage: Redis is loading the dataset in memory")
 	fmt.Fprintf(out, "demo: Redis outage begins (%s)\n", dur)
 	select {
 	case <-ctx.Done():
 	case <-time.After(dur):
 	}
-	mr.SetError("")
+	outage.Up()
 	fmt.Fprintln(out, "demo: Redis outage ends")
 }
 
